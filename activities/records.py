@@ -1,0 +1,141 @@
+"""Database work done on behalf of workflows: status changes with their payment, audit and action rows."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.base import utcnow
+from models.enums import ActionOutcome, InvoiceStatus, PaymentMethod
+from models.invoices import Invoice, Payment
+from models.logs import ActionLog, AuditLog
+from models.states import TransitionError, check_invoice_transition
+
+INVALID_TRANSITION = "InvalidTransition"
+NOT_FOUND = "NotFound"
+
+_ACTIONS = {
+    InvoiceStatus.sent: "mark_invoice_sent",
+    InvoiceStatus.paid: "record_payment",
+    InvoiceStatus.void: "void_invoice",
+}
+
+
+@dataclass
+class PaymentDetails:
+    method: str
+    received_on: str  # ISO date
+    reference: str | None = None
+
+
+@dataclass
+class ChangeInvoiceStatus:
+    invoice_id: str
+    company_id: str
+    target: str
+    actor: str  # who asked: "user:<email>", "api_key:<prefix>", "stripe"
+    workflow_id: str
+    step_key: str  # unique per request, so a retry of this activity changes nothing twice
+    actor_user_id: str | None = None
+    payment: PaymentDetails | None = None
+    by_provider: bool = False
+
+
+@dataclass
+class InvoiceSnapshot:
+    status: str
+    amount_paid_cents: int
+    total_cents: int
+
+
+class RecordsActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    @activity.defn
+    async def change_invoice_status(self, change: ChangeInvoiceStatus) -> InvoiceSnapshot:
+        """Move an invoice to `change.target` if the rules allow, in one transaction with its rows."""
+        target = InvoiceStatus(change.target)
+        async with self._sessions() as session, session.begin():
+            invoice = (
+                await session.exec(
+                    select(Invoice)
+                    .where(Invoice.id == uuid.UUID(change.invoice_id))
+                    .where(Invoice.company_id == uuid.UUID(change.company_id))
+                    .with_for_update()
+                )
+            ).first()
+            if invoice is None:
+                raise ApplicationError("invoice not found", type=NOT_FOUND, non_retryable=True)
+            done_before = (
+                await session.exec(select(ActionLog.id).where(ActionLog.idempotency_key == change.step_key))
+            ).first()
+            if done_before is None:
+                self._apply(session, invoice, target, change)
+            return InvoiceSnapshot(invoice.status.value, invoice.amount_paid_cents, invoice.total_cents)
+
+    @staticmethod
+    def _apply(session: AsyncSession, invoice: Invoice, target: InvoiceStatus, change: ChangeInvoiceStatus):
+        try:
+            check_invoice_transition(invoice.status, target, by_provider=change.by_provider)
+        except TransitionError as refused:
+            raise ApplicationError(str(refused), type=INVALID_TRANSITION, non_retryable=True) from None
+        before = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
+        now = utcnow()
+        invoice.status = target
+        if target == InvoiceStatus.sent:
+            invoice.sent_at = now
+        elif target == InvoiceStatus.void:
+            invoice.voided_at = now
+        elif target == InvoiceStatus.paid:
+            balance = invoice.total_cents - invoice.amount_paid_cents
+            if balance > 0 and change.payment is not None:
+                session.add(
+                    Payment(
+                        company_id=invoice.company_id,
+                        invoice_id=invoice.id,
+                        amount_cents=balance,
+                        method=PaymentMethod(change.payment.method),
+                        reference=change.payment.reference,
+                        received_on=date.fromisoformat(change.payment.received_on),
+                        recorded_by_id=_uuid_or_none(change.actor_user_id),
+                        idempotency_key=change.step_key,
+                    )
+                )
+            invoice.amount_paid_cents = invoice.total_cents
+            invoice.paid_at = now
+        session.add(invoice)
+        after = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
+        session.add(
+            AuditLog(
+                company_id=invoice.company_id,
+                actor_user_id=_uuid_or_none(change.actor_user_id),
+                actor=change.actor,
+                entity_type="invoice",
+                entity_id=invoice.id,
+                action=_ACTIONS[target],
+                before=before,
+                after=after,
+            )
+        )
+        session.add(
+            ActionLog(
+                company_id=invoice.company_id,
+                action=_ACTIONS[target],
+                outcome=ActionOutcome.done,
+                reason=f"requested by {change.actor}",
+                entity_type="invoice",
+                entity_id=invoice.id,
+                workflow_id=change.workflow_id,
+                idempotency_key=change.step_key,
+            )
+        )
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None

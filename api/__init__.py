@@ -1,0 +1,1 @@
+"""The FastAPI service: JSON API under /v1, office pages, inbound webhooks."""

@@ -1,0 +1,55 @@
+"""Reaching an entity's workflow from a request: update-with-start, and its failures as HTTP answers."""
+
+from fastapi import HTTPException, status
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from activities.records import INVALID_TRANSITION, NOT_FOUND
+from api.workflow_links import workflow_id
+from settings import TASK_QUEUE
+from temporal.search_attributes import for_entity
+
+
+async def update_with_start(
+    client: Client, entity_type: str, entity_id, company_id, run, run_input, update, update_input
+):
+    """Run `update` on the entity's workflow, starting the workflow first if it is not running.
+
+    Answers 409 when the workflow refuses the change (with its reason), 422 when its validator rejects
+    the input, and 503 when Temporal cannot be reached; in each case nothing was changed.
+    """
+    start = WithStartWorkflowOperation(
+        run,
+        run_input,
+        id=workflow_id(entity_type, entity_id),
+        task_queue=TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=for_entity(str(company_id), entity_type, str(entity_id)),
+    )
+    try:
+        return await client.execute_update_with_start_workflow(
+            update, update_input, start_workflow_operation=start
+        )
+    except WorkflowUpdateFailedError as failed:
+        cause = _root_cause(failed)
+        if isinstance(cause, ApplicationError) and cause.type == INVALID_TRANSITION:
+            raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
+        if isinstance(cause, ApplicationError) and cause.type == NOT_FOUND:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, cause.message) from None
+        if isinstance(cause, ApplicationError) and failed.cause is cause:  # the update's validator said no
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, cause.message) from None
+        raise
+    except RPCError as unreachable:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"the workflow service is unavailable ({unreachable}); nothing was changed",
+        ) from None
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    # An activity's ApplicationError reaches us wrapped: UpdateFailed → ActivityError → ApplicationError.
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error

@@ -1,0 +1,90 @@
+"""The NexJob API: `uvicorn api.main:app`. JSON under /v1 (documented at /docs), pages at /."""
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi_offline import FastAPIOffline
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+from temporalio.client import Client
+
+from api.routes import (
+    api_keys,
+    auth,
+    company,
+    customers,
+    inventory,
+    invoices,
+    jobs,
+    leads,
+    logs,
+    quotes,
+    services,
+    team,
+)
+from models.db import session_factory
+from settings import Settings, get_settings
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if not settings.database_url:
+            raise RuntimeError("DATABASE_URL is not set; start everything with `make dev`")
+        app.state.settings = settings
+        app.state.sessions = session_factory(settings.database_url)
+        # Lazy: the API serves reads while Temporal starts; status changes answer 503 until it is up.
+        app.state.temporal = await Client.connect(
+            settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
+        )
+        yield
+
+    # FastAPIOffline serves the /docs assets itself: the docs work on a machine with no internet.
+    app = FastAPIOffline(
+        title="NexJob API",
+        version="0.1.0",
+        description=(
+            "Field-service platform API. Sign in with `POST /v1/auth/login` (session cookie; send the "
+            "returned `csrf_token` as `X-CSRF-Token` on writes) or use an API key: "
+            "`Authorization: Bearer nxj_live_…`. Money is in integer cents; times are ISO 8601 with offset."
+        ),
+        lifespan=lifespan,
+    )
+    v1 = APIRouter(prefix="/v1")
+    for module in (
+        auth,
+        company,
+        team,
+        customers,
+        services,
+        quotes,
+        jobs,
+        invoices,
+        leads,
+        inventory,
+        logs,
+        api_keys,
+    ):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request):
+        async with request.app.state.sessions() as session:
+            await session.exec(text("SELECT 1"))
+        return JSONResponse({"ok": True})
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def home(request: Request):
+        return templates.TemplateResponse(request, "home.html", {"settings": request.app.state.settings})
+
+    return app
+
+
+app = create_app()

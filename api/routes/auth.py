@@ -1,0 +1,107 @@
+"""Signing in and out with email and password; the session lives in an HttpOnly cookie."""
+
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, EmailStr
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import delete, func, select
+
+from api.deps import SESSION_COOKIE, CurrentPrincipal, SessionDep, SettingsDep
+from api.security import digest, new_token, verify_password
+from models.company import Company, CompanyPublic, LoginThrottle, User, UserPublic, UserSession
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+MAX_LOCKOUT = timedelta(minutes=15)
+
+
+class LoginRequest(BaseModel):
+    email: EmailStr
+    password: str
+
+
+class Me(BaseModel):
+    user: UserPublic | None
+    company: CompanyPublic
+    role: str
+    csrf_token: str | None  # send back as X-CSRF-Token on every write made with the cookie
+
+
+async def _throttle_row(session, email: str) -> LoginThrottle:
+    # Insert-or-keep, then lock: concurrent guesses at one email count one after another.
+    await session.exec(insert(LoginThrottle).values(email=email, failures=0).on_conflict_do_nothing())
+    return await session.get(LoginThrottle, email, with_for_update=True)
+
+
+@router.post("/login", response_model=Me)
+async def login(body: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep):
+    """Sign in; sets the session cookie and returns who you are and your CSRF token."""
+    email = body.email.lower()
+    now = datetime.now(UTC)
+    throttle = await _throttle_row(session, email)
+    if throttle.locked_until and throttle.locked_until > now:
+        wait = int((throttle.locked_until - now).total_seconds()) + 1
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many failed sign-ins for this email; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    user = (await session.exec(select(User).where(func.lower(User.email) == email))).first()
+    if user is None or not user.active or not verify_password(body.password, user.password_hash):
+        throttle.failures += 1
+        over = throttle.failures - settings.login_free_attempts
+        if over >= 0:
+            # Each further failure doubles the wait, up to a cap.
+            lockout = timedelta(seconds=settings.login_lockout_seconds * 2 ** min(over, 10))
+            throttle.locked_until = now + min(lockout, MAX_LOCKOUT)
+        await session.commit()
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
+
+    await session.delete(throttle)
+    token = new_token()
+    user_session = UserSession(
+        user_id=user.id,
+        token_digest=digest(token),
+        csrf_token=new_token(),
+        expires_at=now + timedelta(days=settings.session_days),
+    )
+    session.add(user_session)
+    company = await session.get(Company, user.company_id)
+    await session.commit()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_days * 86400,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_url.startswith("https://"),
+    )
+    return Me(
+        user=UserPublic.model_validate(user),
+        company=CompanyPublic.model_validate(company),
+        role=user.role,
+        csrf_token=user_session.csrf_token,
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, response: Response, principal: CurrentPrincipal, session: SessionDep):
+    """Sign out this browser."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await session.exec(delete(UserSession).where(UserSession.token_digest == digest(token)))
+        await session.commit()
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/me", response_model=Me)
+async def me(principal: CurrentPrincipal, session: SessionDep):
+    """Who is calling, in which company, with which role."""
+    company = await session.get(Company, principal.company_id)
+    return Me(
+        user=UserPublic.model_validate(principal.user) if principal.user else None,
+        company=CompanyPublic.model_validate(company),
+        role=principal.role,
+        csrf_token=principal.csrf_token,
+    )

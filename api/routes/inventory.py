@@ -1,0 +1,138 @@
+"""Inventory items and the suppliers they come from."""
+
+import uuid
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import exists, select
+
+from api.crud import Page, PageDep, create_owned, delete_owned, fetch_page, update_owned
+from api.deps import CurrentPrincipal, OfficeStaff, SessionDep
+from api.tenancy import get_owned, owned
+from models.inventory import (
+    InventoryItem,
+    InventoryItemCreate,
+    InventoryItemPublic,
+    InventoryItemUpdate,
+    PartUsage,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Supplier,
+    SupplierCreate,
+    SupplierPublic,
+    SupplierUpdate,
+)
+
+router = APIRouter(tags=["inventory"])
+
+
+def _sku_taken(sku: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body", "sku"], "msg": f"SKU {sku!r} is already in use", "type": "unique"}],
+    )
+
+
+async def _in_use(session, *conditions) -> bool:
+    return any([(await session.exec(select(exists().where(c)))).one() for c in conditions])
+
+
+@router.get("/inventory", response_model=Page[InventoryItemPublic])
+async def list_inventory(
+    principal: CurrentPrincipal, session: SessionDep, page: PageDep, low_stock: bool | None = None
+):
+    """Stock on hand by name; `low_stock=true` lists what is below its reorder point."""
+    stmt = owned(InventoryItem, principal)
+    if low_stock is not None:
+        below = InventoryItem.quantity < InventoryItem.reorder_point
+        stmt = stmt.where(below if low_stock else ~below)
+    rows, count = await fetch_page(session, stmt, page, InventoryItem.name, InventoryItem.id)
+    return Page(data=rows, count=count)
+
+
+@router.post("/inventory", response_model=InventoryItemPublic, status_code=status.HTTP_201_CREATED)
+async def create_inventory_item(body: InventoryItemCreate, principal: OfficeStaff, session: SessionDep):
+    """Add an item to inventory."""
+    try:
+        item = await create_owned(session, principal, InventoryItem, body.model_dump())
+        await session.commit()
+    except IntegrityError:
+        raise _sku_taken(body.sku) from None
+    return item
+
+
+@router.get("/inventory/{item_id}", response_model=InventoryItemPublic)
+async def get_inventory_item(item_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep):
+    """One inventory item."""
+    return await get_owned(session, InventoryItem, item_id, principal)
+
+
+@router.patch("/inventory/{item_id}", response_model=InventoryItemPublic)
+async def update_inventory_item(
+    item_id: uuid.UUID, body: InventoryItemUpdate, principal: OfficeStaff, session: SessionDep
+):
+    """Change an item: counts, reorder point, cost, supplier."""
+    item = await get_owned(session, InventoryItem, item_id, principal)
+    try:
+        await update_owned(session, principal, item, body.model_dump(exclude_unset=True))
+        await session.commit()
+    except IntegrityError:
+        raise _sku_taken(body.sku) from None
+    return item
+
+
+@router.delete("/inventory/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_inventory_item(item_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
+    """Delete an item that no job or purchase order has used."""
+    item = await get_owned(session, InventoryItem, item_id, principal)
+    if await _in_use(
+        session, PartUsage.inventory_item_id == item.id, PurchaseOrderLine.inventory_item_id == item.id
+    ):
+        raise HTTPException(status.HTTP_409_CONFLICT, "this item is on jobs or purchase orders; keep it")
+    await delete_owned(session, principal, item)
+    await session.commit()
+
+
+@router.get("/suppliers", response_model=Page[SupplierPublic])
+async def list_suppliers(principal: OfficeStaff, session: SessionDep, page: PageDep):
+    """Suppliers, preferred first."""
+    stmt = owned(Supplier, principal)
+    rows, count = await fetch_page(session, stmt, page, Supplier.preferred.desc(), Supplier.name)
+    return Page(data=rows, count=count)
+
+
+@router.post("/suppliers", response_model=SupplierPublic, status_code=status.HTTP_201_CREATED)
+async def create_supplier(body: SupplierCreate, principal: OfficeStaff, session: SessionDep):
+    """Add a supplier."""
+    supplier = await create_owned(session, principal, Supplier, body.model_dump())
+    await session.commit()
+    return supplier
+
+
+@router.get("/suppliers/{supplier_id}", response_model=SupplierPublic)
+async def get_supplier(supplier_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
+    """One supplier."""
+    return await get_owned(session, Supplier, supplier_id, principal)
+
+
+@router.patch("/suppliers/{supplier_id}", response_model=SupplierPublic)
+async def update_supplier(
+    supplier_id: uuid.UUID, body: SupplierUpdate, principal: OfficeStaff, session: SessionDep
+):
+    """Change a supplier's details."""
+    supplier = await get_owned(session, Supplier, supplier_id, principal)
+    await update_owned(session, principal, supplier, body.model_dump(exclude_unset=True))
+    await session.commit()
+    return supplier
+
+
+@router.delete("/suppliers/{supplier_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_supplier(supplier_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
+    """Delete a supplier with no purchase orders and no items."""
+    supplier = await get_owned(session, Supplier, supplier_id, principal)
+    if await _in_use(
+        session, PurchaseOrder.supplier_id == supplier.id, InventoryItem.supplier_id == supplier.id
+    ):
+        raise HTTPException(status.HTTP_409_CONFLICT, "this supplier has items or purchase orders; keep it")
+    await delete_owned(session, principal, supplier)
+    await session.commit()

@@ -1,0 +1,223 @@
+"""Invoices: drafts are edited here; every status change goes through the invoice's workflow."""
+
+import uuid
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, status
+from sqlmodel import delete, select
+
+from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
+from api.deps import OfficeStaff, SessionDep, SettingsDep, TemporalDep
+from api.flows import update_with_start
+from api.line_items import build_lines, priced_lines
+from api.principal import Principal
+from api.tenancy import get_owned, owned
+from api.workflow_links import workflow_id, workflow_url
+from models.company import Company
+from models.enums import InvoiceStatus
+from models.invoices import (
+    Invoice,
+    InvoiceCreate,
+    InvoicePublic,
+    InvoiceUpdate,
+    MarkPaidRequest,
+    Payment,
+    PaymentPublic,
+)
+from models.line_items import InvoiceLineItem
+from models.time import company_today
+from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, StatusChangeInput
+
+router = APIRouter(prefix="/invoices", tags=["invoices"])
+
+
+async def _public(session, settings, invoice: Invoice, with_lines: bool = True) -> InvoicePublic:
+    wf_id = workflow_id("invoice", invoice.id)
+    update = {
+        "balance_due_cents": invoice.total_cents - invoice.amount_paid_cents,
+        "workflow_id": wf_id,
+        "workflow_url": workflow_url(settings, wf_id),
+    }
+    if with_lines:
+        rows = (
+            await session.exec(select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id))
+        ).all()
+        update["line_items"], _ = priced_lines(rows, invoice.tax_rate_bps)
+    return InvoicePublic.model_validate(invoice, update=update)
+
+
+async def _replace_lines(session, principal, invoice: Invoice, items) -> None:
+    await session.exec(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id))
+    rows = await build_lines(
+        session, principal, items, InvoiceLineItem, allow_optional=False, invoice_id=invoice.id
+    )
+    session.add_all(rows)
+    _, totals = priced_lines(rows, invoice.tax_rate_bps)
+    invoice.subtotal_cents, invoice.tax_cents, invoice.total_cents = (
+        totals.subtotal_cents,
+        totals.tax_cents,
+        totals.total_cents,
+    )
+
+
+@router.get("", response_model=Page[InvoicePublic])
+async def list_invoices(
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    status: InvoiceStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+):
+    """Invoices, newest number first, by status or customer (lines left out)."""
+    stmt = owned(Invoice, principal)
+    if status is not None:
+        stmt = stmt.where(Invoice.status == status)
+    if customer_id is not None:
+        stmt = stmt.where(Invoice.customer_id == customer_id)
+    rows, count = await fetch_page(session, stmt, page, Invoice.number.desc())
+    return Page(data=[await _public(session, settings, i, with_lines=False) for i in rows], count=count)
+
+
+@router.post("", response_model=InvoicePublic, status_code=status.HTTP_201_CREATED)
+async def create_invoice(
+    body: InvoiceCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+):
+    """Draft an invoice with the company's next number, tax rate and payment terms."""
+    # Locking the company row hands out invoice numbers one at a time, without gaps or repeats.
+    company = await session.get(Company, principal.company_id, with_for_update=True)
+    issued_on = company_today(company)
+    values = body.model_dump(exclude={"line_items"}) | {
+        "number": company.next_invoice_number,
+        "currency": company.currency,
+        "tax_rate_bps": company.tax_rate_bps,
+        "issued_on": issued_on,
+        "due_on": body.due_on or issued_on + timedelta(days=company.invoice_due_days),
+    }
+    invoice = await create_owned(session, principal, Invoice, values)
+    company.next_invoice_number += 1
+    await _replace_lines(session, principal, invoice, body.line_items)
+    await session.commit()
+    return await _public(session, settings, invoice)
+
+
+@router.get("/{invoice_id}", response_model=InvoicePublic)
+async def get_invoice(
+    invoice_id: uuid.UUID, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+):
+    """One invoice with its lines, balance and a link to its workflow in the Temporal UI."""
+    return await _public(session, settings, await get_owned(session, Invoice, invoice_id, principal))
+
+
+@router.patch("/{invoice_id}", response_model=InvoicePublic)
+async def update_invoice(
+    invoice_id: uuid.UUID,
+    body: InvoiceUpdate,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+):
+    """Edit a draft invoice; `line_items`, when given, replaces every line."""
+    invoice = await get_owned(session, Invoice, invoice_id, principal)
+    if invoice.status != InvoiceStatus.draft:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"only draft invoices can be edited; this one is {invoice.status}"
+        )
+    await update_owned(
+        session, principal, invoice, body.model_dump(exclude_unset=True, exclude={"line_items"})
+    )
+    if body.line_items is not None:
+        await _replace_lines(session, principal, invoice, body.line_items)
+    await session.commit()
+    return await _public(session, settings, invoice)
+
+
+@router.get("/{invoice_id}/payments", response_model=list[PaymentPublic])
+async def list_payments(invoice_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
+    """Payments recorded against an invoice, oldest first."""
+    invoice = await get_owned(session, Invoice, invoice_id, principal)
+    stmt = select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.created_at)
+    return (await session.exec(stmt)).all()
+
+
+async def _change(session, settings, client, principal: Principal, invoice_id, update, update_input):
+    await get_owned(session, Invoice, invoice_id, principal)
+    # End this transaction before the workflow's activity locks the row for the change.
+    await session.rollback()
+    flow_input = InvoiceInput(invoice_id=str(invoice_id), company_id=str(principal.company_id))
+    await update_with_start(
+        client,
+        "invoice",
+        invoice_id,
+        principal.company_id,
+        InvoiceWorkflow.run,
+        flow_input,
+        update,
+        update_input,
+    )
+    return await _public(session, settings, await get_owned(session, Invoice, invoice_id, principal))
+
+
+def _actor(principal: Principal) -> dict:
+    return {"actor": principal.actor, "actor_user_id": str(principal.user_id) if principal.user_id else None}
+
+
+@router.post("/{invoice_id}/mark-sent", response_model=InvoicePublic)
+async def mark_sent(
+    invoice_id: uuid.UUID,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+):
+    """Mark a draft invoice as sent (delivered outside NexJob)."""
+    return await _change(
+        session,
+        settings,
+        client,
+        principal,
+        invoice_id,
+        InvoiceWorkflow.mark_sent,
+        StatusChangeInput(**_actor(principal)),
+    )
+
+
+@router.post("/{invoice_id}/mark-paid", response_model=InvoicePublic)
+async def mark_paid(
+    invoice_id: uuid.UUID,
+    body: MarkPaidRequest,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+):
+    """Record a payment of the balance (cash, check …); drafts must be sent first, void ones cannot."""
+    company = await session.get(Company, principal.company_id)
+    received_on = body.received_on or company_today(company)
+    paid = MarkPaidInput(
+        method=body.method.value,
+        received_on=received_on.isoformat(),
+        reference=body.reference,
+        **_actor(principal),
+    )
+    return await _change(session, settings, client, principal, invoice_id, InvoiceWorkflow.mark_paid, paid)
+
+
+@router.post("/{invoice_id}/void", response_model=InvoicePublic)
+async def void_invoice(
+    invoice_id: uuid.UUID,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+):
+    """Void an invoice (kept on record); a paid invoice cannot be voided."""
+    return await _change(
+        session,
+        settings,
+        client,
+        principal,
+        invoice_id,
+        InvoiceWorkflow.void,
+        StatusChangeInput(**_actor(principal)),
+    )

@@ -1,0 +1,131 @@
+"""Jobs: the office creates and schedules them; technicians see the ones assigned to them."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
+from sqlmodel import delete, select
+
+from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
+from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep
+from api.line_items import build_lines, priced_lines
+from api.principal import Principal
+from api.tenancy import get_owned, owned
+from api.workflow_links import workflow_id, workflow_url
+from models.enums import JobStatus, Role
+from models.jobs import Job, JobCreate, JobPublic, JobUpdate, window_error
+from models.line_items import JobLineItem
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+DEFAULT_DURATION = timedelta(hours=1)
+Sort = Literal["scheduled_start", "-scheduled_start", "title", "status", "created_at", "-created_at"]
+SORTS = {
+    "scheduled_start": (Job.scheduled_start.asc().nulls_last(),),
+    "-scheduled_start": (Job.scheduled_start.desc().nulls_last(),),
+    "title": (Job.title,),
+    "status": (Job.status,),
+    "created_at": (Job.created_at,),
+    "-created_at": (Job.created_at.desc(),),
+}
+
+
+def _visible(principal: Principal):
+    stmt = owned(Job, principal)
+    if principal.role == Role.technician:
+        stmt = stmt.where(Job.assigned_user_id == principal.user_id)
+    return stmt
+
+
+async def _get_visible(session, job_id: uuid.UUID, principal: Principal) -> Job:
+    job = await get_owned(session, Job, job_id, principal)
+    if principal.role == Role.technician and job.assigned_user_id != principal.user_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "job not found")
+    return job
+
+
+async def _public(session, settings, job: Job, with_lines: bool = True) -> JobPublic:
+    update = {"workflow_id": workflow_id("job", job.id)}
+    update["workflow_url"] = workflow_url(settings, update["workflow_id"])
+    if with_lines:
+        rows = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
+        update["line_items"], _ = priced_lines(rows, tax_rate_bps=0)
+    return JobPublic.model_validate(job, update=update)
+
+
+async def _replace_lines(session, principal, job: Job, items) -> None:
+    await session.exec(delete(JobLineItem).where(JobLineItem.job_id == job.id))
+    session.add_all(
+        await build_lines(session, principal, items, JobLineItem, allow_optional=False, job_id=job.id)
+    )
+
+
+@router.get("", response_model=Page[JobPublic])
+async def list_jobs(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    status: Annotated[list[JobStatus] | None, Query(description="one or more statuses")] = None,
+    assigned_user_id: uuid.UUID | None = None,
+    customer_id: uuid.UUID | None = None,
+    scheduled_from: datetime | None = None,
+    scheduled_to: datetime | None = None,
+    sort: Sort = "scheduled_start",
+):
+    """Jobs filtered by status, technician, customer and schedule window (lines left out)."""
+    stmt = _visible(principal)
+    if status:
+        stmt = stmt.where(Job.status.in_(status))
+    if assigned_user_id is not None:
+        stmt = stmt.where(Job.assigned_user_id == assigned_user_id)
+    if customer_id is not None:
+        stmt = stmt.where(Job.customer_id == customer_id)
+    if scheduled_from is not None:
+        stmt = stmt.where(Job.scheduled_start >= scheduled_from)
+    if scheduled_to is not None:
+        stmt = stmt.where(Job.scheduled_start < scheduled_to)
+    rows, count = await fetch_page(session, stmt, page, *SORTS[sort], Job.id)
+    return Page(data=[await _public(session, settings, j, with_lines=False) for j in rows], count=count)
+
+
+@router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
+async def create_job(body: JobCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep):
+    """Create a job; with a scheduled start it is Scheduled (an hour long unless an end is given)."""
+    values = body.model_dump(exclude={"line_items"})
+    if body.scheduled_start is not None:
+        values["status"] = JobStatus.scheduled
+        values["scheduled_end"] = body.scheduled_end or body.scheduled_start + DEFAULT_DURATION
+    job = await create_owned(session, principal, Job, values)
+    await _replace_lines(session, principal, job, body.line_items)
+    await session.commit()
+    return await _public(session, settings, job)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+async def get_job(job_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep):
+    """One job with its lines and a link to its workflow in the Temporal UI."""
+    return await _public(session, settings, await _get_visible(session, job_id, principal))
+
+
+@router.patch("/{job_id}", response_model=JobPublic)
+async def update_job(
+    job_id: uuid.UUID, body: JobUpdate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+):
+    """Edit a job's details; `line_items`, when given, replaces every line."""
+    job = await get_owned(session, Job, job_id, principal)
+    if job.status in (JobStatus.completed, JobStatus.cancelled):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"a {job.status} job cannot be edited")
+    changes = body.model_dump(exclude_unset=True, exclude={"line_items"})
+    start = changes.get("scheduled_start", job.scheduled_start)
+    if error := window_error(start, changes.get("scheduled_end", job.scheduled_end)):
+        raise RequestValidationError(
+            [{"loc": ["body", "scheduled_end"], "msg": error, "type": "value_error"}]
+        )
+    await update_owned(session, principal, job, changes)
+    if body.line_items is not None:
+        await _replace_lines(session, principal, job, body.line_items)
+    await session.commit()
+    return await _public(session, settings, job)

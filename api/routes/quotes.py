@@ -1,0 +1,97 @@
+"""Quotes: build them from the catalogue, price them, edit them while they are drafts."""
+
+import uuid
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, status
+from sqlmodel import delete, select
+
+from api.crud import Page, PageDep, create_owned, fetch_page, record_audit, snapshot, update_owned
+from api.deps import OfficeStaff, SessionDep
+from api.line_items import build_lines, priced_lines
+from api.tenancy import get_owned, owned
+from models.company import Company
+from models.enums import QuoteStatus
+from models.line_items import QuoteLineItem
+from models.quotes import QUOTE_VALID_DAYS, Quote, QuoteCreate, QuotePublic, QuoteUpdate
+from models.time import company_today
+
+router = APIRouter(prefix="/quotes", tags=["quotes"])
+
+
+async def _public(session, quote: Quote) -> QuotePublic:
+    rows = (await session.exec(select(QuoteLineItem).where(QuoteLineItem.quote_id == quote.id))).all()
+    lines, _ = priced_lines(rows, quote.tax_rate_bps, quote.chosen_option_group)
+    return QuotePublic.model_validate(quote, update={"line_items": lines})
+
+
+async def _replace_lines(session, principal, quote: Quote, items) -> None:
+    await session.exec(delete(QuoteLineItem).where(QuoteLineItem.quote_id == quote.id))
+    rows = await build_lines(session, principal, items, QuoteLineItem, allow_optional=True, quote_id=quote.id)
+    session.add_all(rows)
+    _, totals = priced_lines(rows, quote.tax_rate_bps, quote.chosen_option_group)
+    quote.subtotal_cents, quote.tax_cents, quote.total_cents = (
+        totals.subtotal_cents,
+        totals.tax_cents,
+        totals.total_cents,
+    )
+
+
+@router.get("", response_model=Page[QuotePublic])
+async def list_quotes(
+    principal: OfficeStaff,
+    session: SessionDep,
+    page: PageDep,
+    status: QuoteStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+):
+    """Quotes, newest first, by status or customer (lines left out; open one quote for them)."""
+    stmt = owned(Quote, principal)
+    if status is not None:
+        stmt = stmt.where(Quote.status == status)
+    if customer_id is not None:
+        stmt = stmt.where(Quote.customer_id == customer_id)
+    rows, count = await fetch_page(session, stmt, page, Quote.created_at.desc(), Quote.id)
+    return Page(data=[QuotePublic.model_validate(q) for q in rows], count=count)
+
+
+@router.post("", response_model=QuotePublic, status_code=status.HTTP_201_CREATED)
+async def create_quote(body: QuoteCreate, principal: OfficeStaff, session: SessionDep):
+    """Draft a quote; lines may name a catalogue service and take its description and price."""
+    company = await session.get(Company, principal.company_id)
+    values = body.model_dump(exclude={"line_items"}) | {"tax_rate_bps": company.tax_rate_bps}
+    values["expires_on"] = body.expires_on or company_today(company) + timedelta(days=QUOTE_VALID_DAYS)
+    quote = await create_owned(session, principal, Quote, values)
+    await _replace_lines(session, principal, quote, body.line_items)
+    await session.commit()
+    return await _public(session, quote)
+
+
+@router.get("/{quote_id}", response_model=QuotePublic)
+async def get_quote(quote_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
+    """One quote with its priced lines."""
+    return await _public(session, await get_owned(session, Quote, quote_id, principal))
+
+
+@router.patch("/{quote_id}", response_model=QuotePublic)
+async def update_quote(quote_id: uuid.UUID, body: QuoteUpdate, principal: OfficeStaff, session: SessionDep):
+    """Edit a draft quote; `line_items`, when given, replaces every line."""
+    quote = await get_owned(session, Quote, quote_id, principal)
+    if quote.status != QuoteStatus.draft:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"only draft quotes can be edited; this one is {quote.status}"
+        )
+    before = snapshot(quote, {"subtotal_cents", "tax_cents", "total_cents"})
+    await update_owned(session, principal, quote, body.model_dump(exclude_unset=True, exclude={"line_items"}))
+    if body.line_items is not None:
+        await _replace_lines(session, principal, quote, body.line_items)
+        record_audit(
+            session,
+            principal,
+            quote,
+            "replace_lines",
+            before,
+            snapshot(quote, {"subtotal_cents", "tax_cents", "total_cents"}),
+        )
+    await session.commit()
+    return await _public(session, quote)

@@ -1,0 +1,1 @@
+"""`make dev`: the whole platform on one machine, embedded services included."""

@@ -1,0 +1,14 @@
+"""NexJob's data model. Importing this package registers every table on SQLModel.metadata."""
+
+from models import (  # noqa: F401
+    catalog,
+    company,
+    customers,
+    inventory,
+    invoices,
+    jobs,
+    leads,
+    line_items,
+    logs,
+    quotes,
+)

@@ -1,0 +1,93 @@
+"""Jobs (the work itself), and the time technicians log against them."""
+
+import uuid
+from datetime import datetime
+
+from pydantic import model_validator
+from sqlmodel import Field, Index, SQLModel
+
+from models.base import company_field, enum_type, id_field, timestamp
+from models.enums import JobStatus
+from models.line_items import LineItemIn, LineItemPublic
+from models.validation import UtcDateTime
+
+
+class JobBase(SQLModel):
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    assigned_user_id: uuid.UUID | None = Field(default=None, foreign_key="user.id", index=True)
+    scheduled_start: UtcDateTime | None = timestamp()
+    scheduled_end: UtcDateTime | None = timestamp()
+    address: str | None = None
+    city: str | None = Field(default=None, max_length=120)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    property_id: uuid.UUID | None = Field(default=None, foreign_key="property.id")
+    location_id: uuid.UUID | None = Field(default=None, foreign_key="location.id")
+
+
+class Job(JobBase, table=True):
+    # The dispatch board and job list read a company's jobs by status in schedule order.
+    __table_args__ = (Index("ix_job_company_status_start", "company_id", "status", "scheduled_start"),)
+    id: uuid.UUID = id_field()
+    company_id: uuid.UUID = company_field()
+    status: JobStatus = Field(default=JobStatus.unscheduled, sa_type=enum_type(JobStatus))
+    quote_id: uuid.UUID | None = Field(default=None, foreign_key="quote.id")
+    completed_at: datetime | None = timestamp()
+    created_at: datetime = timestamp(nullable=False, default_now=True)
+
+
+def window_error(start: datetime | None, end: datetime | None) -> str | None:
+    """Why a schedule window is unusable, or None when it is fine."""
+    if end is not None and start is None:
+        return "scheduled_end needs a scheduled_start"
+    if start is not None and end is not None and end <= start:
+        return "scheduled_end must be after scheduled_start"
+    return None
+
+
+def _check_window(model):
+    if error := window_error(model.scheduled_start, model.scheduled_end):
+        raise ValueError(error)
+    return model
+
+
+class JobCreate(JobBase):
+    line_items: list[LineItemIn] = Field(default_factory=list)
+    _window = model_validator(mode="after")(_check_window)
+
+
+class JobUpdate(SQLModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    scheduled_start: UtcDateTime | None = None
+    scheduled_end: UtcDateTime | None = None
+    address: str | None = None
+    city: str | None = Field(default=None, max_length=120)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lng: float | None = Field(default=None, ge=-180, le=180)
+    property_id: uuid.UUID | None = None
+    line_items: list[LineItemIn] | None = None
+
+
+class JobPublic(JobBase):
+    id: uuid.UUID
+    status: JobStatus
+    quote_id: uuid.UUID | None
+    completed_at: datetime | None
+    created_at: datetime
+    line_items: list[LineItemPublic] = []
+    workflow_id: str
+    workflow_url: str
+
+
+class TimeEntry(SQLModel, table=True):
+    __tablename__ = "time_entry"
+    id: uuid.UUID = id_field()
+    company_id: uuid.UUID = company_field()
+    user_id: uuid.UUID = Field(foreign_key="user.id", index=True)
+    job_id: uuid.UUID | None = Field(default=None, foreign_key="job.id", index=True)
+    started_at: datetime = timestamp(nullable=False)
+    ended_at: datetime | None = timestamp()
+    notes: str | None = None

@@ -1,0 +1,61 @@
+"""Quotes: estimates a customer accepts (and signs) before work is scheduled."""
+
+import uuid
+from datetime import date, datetime
+
+from sqlmodel import Field, SQLModel
+
+from models.base import company_field, enum_type, id_field, timestamp
+from models.enums import OptionGroup, QuoteStatus
+from models.line_items import LineItemIn, LineItemPublic
+
+QUOTE_VALID_DAYS = 30
+
+
+class QuoteBase(SQLModel):
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    title: str = Field(min_length=1, max_length=200)
+    notes: str | None = None
+    expires_on: date | None = None  # defaults to 30 days after creation
+
+
+class Quote(QuoteBase, table=True):
+    id: uuid.UUID = id_field()
+    company_id: uuid.UUID = company_field()
+    status: QuoteStatus = Field(default=QuoteStatus.draft, sa_type=enum_type(QuoteStatus), index=True)
+    tax_rate_bps: int = 0  # the company's rate when the quote was made
+    chosen_option_group: OptionGroup | None = Field(default=None, sa_type=enum_type(OptionGroup))
+    subtotal_cents: int = 0
+    tax_cents: int = 0
+    total_cents: int = 0
+    signed_name: str | None = None
+    sent_at: datetime | None = timestamp()
+    accepted_at: datetime | None = timestamp()
+    created_at: datetime = timestamp(nullable=False, default_now=True, index=True)
+
+
+class QuoteCreate(QuoteBase):
+    line_items: list[LineItemIn] = Field(default_factory=list)
+
+
+class QuoteUpdate(SQLModel):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    notes: str | None = None
+    expires_on: date | None = None
+    line_items: list[LineItemIn] | None = None  # replaces every line when given
+
+
+class QuotePublic(QuoteBase):
+    id: uuid.UUID
+    status: QuoteStatus
+    expires_on: date
+    tax_rate_bps: int
+    chosen_option_group: OptionGroup | None
+    subtotal_cents: int
+    tax_cents: int
+    total_cents: int
+    signed_name: str | None
+    sent_at: datetime | None
+    accepted_at: datetime | None
+    created_at: datetime
+    line_items: list[LineItemPublic] = []

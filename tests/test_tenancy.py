@@ -1,0 +1,127 @@
+"""Another company's ids answer 404 on every route, and its rows never show up in lists."""
+
+import re
+import uuid
+
+from models.enums import ApiKeyScope
+
+# Which record a path parameter names; the walk fills it with one of the first company's ids.
+PATH_PARAMS = {
+    "customer_id",
+    "service_id",
+    "quote_id",
+    "job_id",
+    "invoice_id",
+    "lead_id",
+    "item_id",
+    "supplier_id",
+    "user_id",
+    "key_id",
+}
+
+
+async def _records_of(tenant, sessions) -> dict[str, str]:
+    office = await tenant.client("owner")
+
+    async def post(path, body):
+        response = await office.post(path, json=body)
+        assert response.status_code == 201, (path, response.text)
+        return response.json()["id"]
+
+    customer_id = await post("/v1/customers", {"name": "Grace Hopper"})
+    service_id = await post("/v1/services", {"name": "Drain clean", "price_cents": 15_000})
+    supplier_id = await post("/v1/suppliers", {"name": "Ferguson"})
+    return {
+        "customer_id": customer_id,
+        "service_id": service_id,
+        "supplier_id": supplier_id,
+        "quote_id": await post(
+            "/v1/quotes",
+            {"customer_id": customer_id, "title": "Repipe", "line_items": [{"service_id": service_id}]},
+        ),
+        "job_id": await post("/v1/jobs", {"customer_id": customer_id, "title": "Leak"}),
+        "invoice_id": await post("/v1/invoices", {"customer_id": customer_id}),
+        "lead_id": await post("/v1/leads", {"name": "Alan Turing"}),
+        "item_id": await post("/v1/inventory", {"name": "PEX 1/2in", "sku": "PEX-12"}),
+        "user_id": str(tenant.users["tech"].id),
+        "key_id": (await office.post("/v1/api-keys", json={"name": "zapier"})).json()["id"],
+    }
+
+
+async def test_every_route_answers_404_for_another_companys_ids(app, tenant, other_tenant, sessions):
+    theirs = await _records_of(tenant, sessions)
+    intruder = await other_tenant.client("owner")
+
+    walked = []
+    for template, operations in app.openapi()["paths"].items():
+        params = set(re.findall(r"{(\w+)}", template))
+        if not params:
+            continue
+        assert params <= PATH_PARAMS | {"key"}, f"{template}: add its parameter to PATH_PARAMS"
+        if params == {"key"}:  # automations are addressed by catalogue key, not by a record id
+            continue
+        path = template.format(**theirs)
+        for method in operations:
+            method = method.upper()
+            body = {} if method in {"POST", "PATCH", "PUT"} else None
+            response = await intruder.request(method, path, json=body)
+            assert response.status_code == 404, (
+                f"{method} {template} answered {response.status_code}: {response.text}"
+            )
+            walked.append(f"{method} {template}")
+    assert len(walked) >= 25, walked  # the walk really covered the API
+
+
+async def test_lists_show_only_the_callers_company(tenant, other_tenant, sessions):
+    await _records_of(tenant, sessions)
+    intruder = await other_tenant.client("owner")
+    for path in (
+        "/v1/customers",
+        "/v1/services",
+        "/v1/quotes",
+        "/v1/jobs",
+        "/v1/invoices",
+        "/v1/leads",
+        "/v1/inventory",
+        "/v1/suppliers",
+        "/v1/api-keys",
+        "/v1/audit-log",
+    ):
+        body = (await intruder.get(path)).json()
+        rows = body if isinstance(body, list) else body["data"]
+        assert rows == [], f"{path} leaked {rows}"
+    team = (await intruder.get("/v1/team")).json()["data"]
+    assert {m["email"] for m in team} == {u.email for u in other_tenant.users.values()}
+
+
+async def test_pointing_at_another_companys_record_is_a_422_on_that_field(tenant, other_tenant, sessions):
+    theirs = await _records_of(tenant, sessions)
+    intruder = await other_tenant.client("owner")
+    response = await intruder.post("/v1/jobs", json={"customer_id": theirs["customer_id"], "title": "Sneaky"})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "customer_id"]
+
+    own_customer = (await intruder.post("/v1/customers", json={"name": "Own"})).json()["id"]
+    response = await intruder.post(
+        "/v1/quotes",
+        json={
+            "customer_id": own_customer,
+            "title": "x",
+            "line_items": [{"service_id": theirs["service_id"]}],
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "line_items", 0, "service_id"]
+
+
+async def test_api_key_of_one_company_cannot_reach_another(tenant, other_tenant, sessions):
+    theirs = await _records_of(tenant, sessions)
+    owner = await other_tenant.client("owner")
+    key = (await owner.post("/v1/api-keys", json={"name": "ci", "scope": ApiKeyScope.read_write})).json()[
+        "key"
+    ]
+    response = await owner.get(
+        f"/v1/customers/{theirs['customer_id']}", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 404
+    assert uuid.UUID(theirs["customer_id"])  # the id was real, only not theirs

@@ -1,0 +1,1 @@
+"""Deterministic orchestration, one module per flow. Activities do the I/O."""
