@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     temporal_ui_url: str = "http://localhost:8233"
     public_url: str = "http://localhost:8000"
     data_dir: Path = ROOT / ".nexjob"
+    api_workers: int = 2  # uvicorn processes `make dev` runs: one per core on a small machine
 
     session_days: int = 14
     # Failed logins per email before each further attempt is refused for a while.

@@ -28,7 +28,7 @@ class PageParams(BaseModel):
     offset: int = 0
 
 
-def _page_params(
+async def _page_params(
     limit: Annotated[int, Query(ge=1, le=200, description="rows per page")] = 50,
     offset: Annotated[int, Query(ge=0, description="rows to skip")] = 0,
 ) -> PageParams:

@@ -151,6 +151,8 @@ def main() -> None:
                 "127.0.0.1",
                 "--port",
                 str(API_PORT),
+                "--workers",
+                str(settings.api_workers),
                 "--log-level",
                 "warning",
             ],

@@ -9,7 +9,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def make_engine(url: str, **kwargs) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True, **kwargs)
+    # No pre-ping: it costs a round trip per request; a connection dropped by a database restart
+    # fails one request and the pool replaces it.
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800, **kwargs)
 
 
 @lru_cache

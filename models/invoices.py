@@ -37,6 +37,10 @@ class Invoice(InvoiceBase, table=True):
     voided_at: datetime | None = timestamp()
     created_at: datetime = timestamp(nullable=False, default_now=True, index=True)
 
+    @property
+    def balance_due_cents(self) -> int:
+        return self.total_cents - self.amount_paid_cents
+
 
 class InvoiceCreate(InvoiceBase):
     line_items: list[LineItemIn] = Field(default_factory=list)
@@ -48,7 +52,9 @@ class InvoiceUpdate(SQLModel):
     line_items: list[LineItemIn] | None = None  # only while Draft
 
 
-class InvoicePublic(InvoiceBase):
+class InvoiceSummary(InvoiceBase):
+    """An invoice as lists show it."""
+
     id: uuid.UUID
     number: int
     status: InvoiceStatus
@@ -65,6 +71,11 @@ class InvoicePublic(InvoiceBase):
     paid_at: datetime | None
     voided_at: datetime | None
     created_at: datetime
+
+
+class InvoicePublic(InvoiceSummary):
+    """One invoice in full: its lines and its workflow in the Temporal UI."""
+
     line_items: list[LineItemPublic] = []
     workflow_id: str
     workflow_url: str

@@ -71,12 +71,19 @@ class JobUpdate(SQLModel):
     line_items: list[LineItemIn] | None = None
 
 
-class JobPublic(JobBase):
+class JobSummary(JobBase):
+    """A job as lists show it."""
+
     id: uuid.UUID
     status: JobStatus
     quote_id: uuid.UUID | None
     completed_at: datetime | None
     created_at: datetime
+
+
+class JobPublic(JobSummary):
+    """One job in full: its lines and its workflow in the Temporal UI."""
+
     line_items: list[LineItemPublic] = []
     workflow_id: str
     workflow_url: str

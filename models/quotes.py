@@ -45,7 +45,9 @@ class QuoteUpdate(SQLModel):
     line_items: list[LineItemIn] | None = None  # replaces every line when given
 
 
-class QuotePublic(QuoteBase):
+class QuoteSummary(QuoteBase):
+    """A quote as lists show it."""
+
     id: uuid.UUID
     status: QuoteStatus
     expires_on: date
@@ -58,4 +60,9 @@ class QuotePublic(QuoteBase):
     sent_at: datetime | None
     accepted_at: datetime | None
     created_at: datetime
+
+
+class QuotePublic(QuoteSummary):
+    """One quote in full, with its priced lines."""
+
     line_items: list[LineItemPublic] = []

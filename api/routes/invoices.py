@@ -19,6 +19,7 @@ from models.invoices import (
     Invoice,
     InvoiceCreate,
     InvoicePublic,
+    InvoiceSummary,
     InvoiceUpdate,
     MarkPaidRequest,
     Payment,
@@ -31,18 +32,12 @@ from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, Stat
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
 
-async def _public(session, settings, invoice: Invoice, with_lines: bool = True) -> InvoicePublic:
+async def _public(session, settings, invoice: Invoice) -> InvoicePublic:
+    stmt = select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id)
+    rows = (await session.exec(stmt)).all()
     wf_id = workflow_id("invoice", invoice.id)
-    update = {
-        "balance_due_cents": invoice.total_cents - invoice.amount_paid_cents,
-        "workflow_id": wf_id,
-        "workflow_url": workflow_url(settings, wf_id),
-    }
-    if with_lines:
-        rows = (
-            await session.exec(select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id))
-        ).all()
-        update["line_items"], _ = priced_lines(rows, invoice.tax_rate_bps)
+    update = {"workflow_id": wf_id, "workflow_url": workflow_url(settings, wf_id)}
+    update["line_items"], _ = priced_lines(rows, invoice.tax_rate_bps)
     return InvoicePublic.model_validate(invoice, update=update)
 
 
@@ -60,23 +55,22 @@ async def _replace_lines(session, principal, invoice: Invoice, items) -> None:
     )
 
 
-@router.get("", response_model=Page[InvoicePublic])
+@router.get("", response_model=Page[InvoiceSummary])
 async def list_invoices(
     principal: OfficeStaff,
     session: SessionDep,
-    settings: SettingsDep,
     page: PageDep,
     status: InvoiceStatus | None = None,
     customer_id: uuid.UUID | None = None,
 ):
-    """Invoices, newest number first, by status or customer (lines left out)."""
+    """Invoices, newest number first, by status or customer (open one invoice for its lines)."""
     stmt = owned(Invoice, principal)
     if status is not None:
         stmt = stmt.where(Invoice.status == status)
     if customer_id is not None:
         stmt = stmt.where(Invoice.customer_id == customer_id)
     rows, count = await fetch_page(session, stmt, page, Invoice.number.desc())
-    return Page(data=[await _public(session, settings, i, with_lines=False) for i in rows], count=count)
+    return Page(data=rows, count=count)
 
 
 @router.post("", response_model=InvoicePublic, status_code=status.HTTP_201_CREATED)

@@ -15,7 +15,7 @@ from api.principal import Principal
 from api.tenancy import get_owned, owned
 from api.workflow_links import workflow_id, workflow_url
 from models.enums import JobStatus, Role
-from models.jobs import Job, JobCreate, JobPublic, JobUpdate, window_error
+from models.jobs import Job, JobCreate, JobPublic, JobSummary, JobUpdate, window_error
 from models.line_items import JobLineItem
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -46,12 +46,11 @@ async def _get_visible(session, job_id: uuid.UUID, principal: Principal) -> Job:
     return job
 
 
-async def _public(session, settings, job: Job, with_lines: bool = True) -> JobPublic:
-    update = {"workflow_id": workflow_id("job", job.id)}
-    update["workflow_url"] = workflow_url(settings, update["workflow_id"])
-    if with_lines:
-        rows = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
-        update["line_items"], _ = priced_lines(rows, tax_rate_bps=0)
+async def _public(session, settings, job: Job) -> JobPublic:
+    rows = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
+    wf_id = workflow_id("job", job.id)
+    update = {"workflow_id": wf_id, "workflow_url": workflow_url(settings, wf_id)}
+    update["line_items"], _ = priced_lines(rows, tax_rate_bps=0)
     return JobPublic.model_validate(job, update=update)
 
 
@@ -62,11 +61,10 @@ async def _replace_lines(session, principal, job: Job, items) -> None:
     )
 
 
-@router.get("", response_model=Page[JobPublic])
+@router.get("", response_model=Page[JobSummary])
 async def list_jobs(
     principal: CurrentPrincipal,
     session: SessionDep,
-    settings: SettingsDep,
     page: PageDep,
     status: Annotated[list[JobStatus] | None, Query(description="one or more statuses")] = None,
     assigned_user_id: uuid.UUID | None = None,
@@ -75,7 +73,7 @@ async def list_jobs(
     scheduled_to: datetime | None = None,
     sort: Sort = "scheduled_start",
 ):
-    """Jobs filtered by status, technician, customer and schedule window (lines left out)."""
+    """Jobs filtered by status, technician, customer and schedule window (open one job for its lines)."""
     stmt = _visible(principal)
     if status:
         stmt = stmt.where(Job.status.in_(status))
@@ -88,7 +86,7 @@ async def list_jobs(
     if scheduled_to is not None:
         stmt = stmt.where(Job.scheduled_start < scheduled_to)
     rows, count = await fetch_page(session, stmt, page, *SORTS[sort], Job.id)
-    return Page(data=[await _public(session, settings, j, with_lines=False) for j in rows], count=count)
+    return Page(data=rows, count=count)
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)

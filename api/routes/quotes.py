@@ -13,7 +13,7 @@ from api.tenancy import get_owned, owned
 from models.company import Company
 from models.enums import QuoteStatus
 from models.line_items import QuoteLineItem
-from models.quotes import QUOTE_VALID_DAYS, Quote, QuoteCreate, QuotePublic, QuoteUpdate
+from models.quotes import QUOTE_VALID_DAYS, Quote, QuoteCreate, QuotePublic, QuoteSummary, QuoteUpdate
 from models.time import company_today
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
@@ -37,7 +37,7 @@ async def _replace_lines(session, principal, quote: Quote, items) -> None:
     )
 
 
-@router.get("", response_model=Page[QuotePublic])
+@router.get("", response_model=Page[QuoteSummary])
 async def list_quotes(
     principal: OfficeStaff,
     session: SessionDep,
@@ -45,14 +45,14 @@ async def list_quotes(
     status: QuoteStatus | None = None,
     customer_id: uuid.UUID | None = None,
 ):
-    """Quotes, newest first, by status or customer (lines left out; open one quote for them)."""
+    """Quotes, newest first, by status or customer (open one quote for its lines)."""
     stmt = owned(Quote, principal)
     if status is not None:
         stmt = stmt.where(Quote.status == status)
     if customer_id is not None:
         stmt = stmt.where(Quote.customer_id == customer_id)
     rows, count = await fetch_page(session, stmt, page, Quote.created_at.desc(), Quote.id)
-    return Page(data=[QuotePublic.model_validate(q) for q in rows], count=count)
+    return Page(data=rows, count=count)
 
 
 @router.post("", response_model=QuotePublic, status_code=status.HTTP_201_CREATED)
