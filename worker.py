@@ -5,6 +5,7 @@ Run: `python worker.py` (make dev starts it). SIGTERM or Ctrl-C drains in-flight
 
 import asyncio
 import logging
+import os
 import signal
 from dataclasses import dataclass
 from datetime import timedelta
@@ -62,3 +63,7 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # The worker has drained. Skip interpreter teardown: the SDK's Rust threads can abort it with
+    # "PyGILState_Release … finalizing" (temporalio/sdk-python issue #300).
+    logging.shutdown()
+    os._exit(0)
