@@ -24,6 +24,18 @@ class Settings(BaseSettings):
     data_dir: Path = ROOT / ".nexjob"
     api_workers: int = 2  # uvicorn processes `make dev` runs: one per core on a small machine
 
+    # Providers: a real key sends that provider's calls to the real service; left empty, to the sandbox.
+    sandbox_url: str = "http://localhost:8010"
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    resend_api_key: str = ""
+    gemini_api_key: str = ""
+    anthropic_api_key: str = ""
+    google_maps_api_key: str = ""
+    email_from: str = "NexJob <notifications@nexjob.dev>"
+
     session_days: int = 14
     # Failed logins per email before each further attempt is refused for a while.
     login_free_attempts: int = 5

@@ -10,5 +10,6 @@ from models import (  # noqa: F401
     leads,
     line_items,
     logs,
+    providers,
     quotes,
 )

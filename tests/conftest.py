@@ -20,10 +20,13 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from devstack.postgres import embedded_url, ensure_database, start_embedded
 from models.db import session_factory
+from sandbox.app import create_app as create_sandbox
+from sandbox.context import SandboxContext
 from settings import ROOT, TASK_QUEUE, Settings
 from temporal.dev_server import extra_args, temporal_cli, temporal_test_server
 from temporal.search_attributes import ALL
 from tests.factories import Tenant, make_tenant
+from tests.servers import free_port, serving
 from worker import Deps, build_worker
 
 TEST_DATABASE = "nexjob_test"
@@ -80,16 +83,54 @@ async def worker(temporal_env: WorkflowEnvironment, sessions):
 
 
 @pytest.fixture(scope="session")
-async def app(database_url: str, temporal_env: WorkflowEnvironment, worker):
-    settings = Settings(
+def ports() -> dict[str, int]:
+    """Ports for the API and the sandbox, chosen up front: each needs to know the other's address."""
+    return {"api": free_port(), "sandbox": free_port()}
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, temporal_env: WorkflowEnvironment, ports) -> Settings:
+    return Settings(
         nexjob_env="test",
         database_url=database_url,
         temporal_address=temporal_env.client.service_client.config.target_host,
+        public_url=f"http://127.0.0.1:{ports['api']}",
+        sandbox_url=f"http://127.0.0.1:{ports['sandbox']}",
         login_lockout_seconds=1,
     )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, worker):
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture(scope="session")
+async def api_url(app, ports) -> AsyncIterator[str]:
+    """The test app on a real port, for browsers and for the sandbox's webhooks."""
+    async with serving(app, ports["api"]) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+async def sandbox(ports) -> AsyncIterator[SandboxContext]:
+    """The provider sandbox on a real port; its webhooks reach the test API."""
+    context = SandboxContext(
+        api_url=f"http://127.0.0.1:{ports['api']}", public_url=f"http://127.0.0.1:{ports['sandbox']}"
+    )
+    async with serving(create_sandbox(context), ports["sandbox"]):
+        yield context
+    context.controls.reset()
+
+
+@pytest.fixture
+def healthy_sandbox(sandbox) -> SandboxContext:
+    """The sandbox with every provider behaving, whatever an earlier test told it."""
+    sandbox.controls.reset()
+    yield sandbox
+    sandbox.controls.reset()
 
 
 @pytest.fixture

@@ -1,11 +1,8 @@
 """Pages in a real browser (Debian's Chromium driven by Playwright), against the app served over HTTP."""
 
-import asyncio
 import shutil
-import socket
 
 import pytest
-import uvicorn
 from playwright.async_api import async_playwright
 
 from settings import ROOT
@@ -24,27 +21,6 @@ CHROMIUM_FLAGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-async def base_url(app):
-    """The test app on a real port (its lifespan already ran in the `app` fixture)."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110  (uvicorn offers a flag, not an event)
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
-
-
 @pytest.fixture(scope="session")
 async def browser():
     chromium = shutil.which("chromium")
@@ -60,9 +36,9 @@ async def _screenshot(page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-async def test_home_page_signs_in_and_out(browser, base_url, tenant):
+async def test_home_page_signs_in_and_out(browser, api_url, tenant):
     page = await browser.new_page()
-    await page.goto(base_url + "/")
+    await page.goto(api_url + "/")
     await _screenshot(page, "home")
     await page.get_by_label("Email").fill(tenant.users["owner"].email)
     await page.get_by_label("Password").fill("wrong password")
@@ -83,9 +59,9 @@ async def test_home_page_signs_in_and_out(browser, base_url, tenant):
     await page.close()
 
 
-async def test_api_docs_page_renders(browser, base_url):
+async def test_api_docs_page_renders(browser, api_url):
     page = await browser.new_page()
-    await page.goto(base_url + "/docs")
+    await page.goto(api_url + "/docs")
     await page.get_by_text("NexJob API").first.wait_for()
     await page.get_by_text("/v1/invoices/{invoice_id}/mark-paid").first.wait_for()
     await page.close()

@@ -1,0 +1,16 @@
+"""The sandbox server: every provider stand-in, the inbox page and the controls, in one FastAPI app."""
+
+from fastapi import FastAPI
+
+from sandbox.context import SandboxContext
+
+
+def create_app(context: SandboxContext) -> FastAPI:
+    from sandbox import maps_api  # provider modules register themselves below
+
+    app = FastAPI(title="NexJob sandbox", description="Local stand-ins for the providers NexJob calls.")
+    app.state.context = context
+    app.include_router(context.controls.router())
+    for module in (maps_api,):
+        app.include_router(module.router(context))
+    return app
