@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -15,22 +16,48 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.records import RecordsActivities
+from activities.automations import AutomationActivities
+from activities.clients import configure_resend, maps_client, stripe_client, twilio_client
+from activities.maps import MapsActivities
+from activities.messaging import MessagingActivities
+from activities.payments import PaymentsActivities
+from activities.records import CoordinatesActivities, RecordsActivities
 from models.db import session_factory
-from settings import TASK_QUEUE, get_settings
+from settings import TASK_QUEUE, Settings, get_settings
+from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
 
-WORKFLOWS = [InvoiceWorkflow]
+WORKFLOWS = [InvoiceWorkflow, GeocodeWorkflow]
 
 
 @dataclass
 class Deps:
     sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
 
 
 def build_activities(deps: Deps) -> list:
+    configure_resend(deps.settings)
     records = RecordsActivities(deps.sessions)
-    return [records.change_invoice_status]
+    coordinates = CoordinatesActivities(deps.sessions)
+    automations = AutomationActivities(deps.sessions)
+    payments = PaymentsActivities(stripe_client(deps.settings))
+    messaging = MessagingActivities(deps.sessions, twilio_client(deps.settings), deps.settings)
+    maps = MapsActivities(maps_client(deps.settings))
+    return [
+        records.change_invoice_status,
+        coordinates.store_coordinates,
+        automations.check_automation,
+        payments.ensure_stripe_customer,
+        payments.create_setup_intent,
+        payments.charge_card_on_file,
+        payments.create_invoice_checkout,
+        payments.refund_payment,
+        messaging.send_sms,
+        messaging.send_email,
+        maps.geocode_address,
+        maps.distance_matrix,
+    ]
 
 
 def build_worker(client: Client, deps: Deps, task_queue: str = TASK_QUEUE) -> Worker:
@@ -39,6 +66,8 @@ def build_worker(client: Client, deps: Deps, task_queue: str = TASK_QUEUE) -> Wo
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=build_activities(deps),
+        # The provider SDKs block: their activities run on threads.
+        activity_executor=ThreadPoolExecutor(max_workers=32),
         # A dead worker's cached flows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
         graceful_shutdown_timeout=timedelta(seconds=30),
@@ -51,7 +80,7 @@ async def main() -> None:
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set; start everything with `make dev`")
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
-    worker = build_worker(client, Deps(sessions=session_factory(settings.database_url)))
+    worker = build_worker(client, Deps(sessions=session_factory(settings.database_url), settings=settings))
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -78,11 +78,20 @@ def configure_resend(settings: Settings) -> None:
     resend.default_http_client = resend.RequestsClient(timeout=TIMEOUT_SECONDS)
 
 
+class _SingleTryMapsClient(googlemaps.Client):
+    """googlemaps retries 5xx answers itself and has no switch for it; this stops at the first try."""
+
+    def _request(self, url, params, first_request_time=None, retry_counter=0, *args, **kwargs):
+        if retry_counter > 0:
+            raise googlemaps.exceptions.TransportError("Google Maps answered 5xx; Temporal retries the activity")
+        return super()._request(url, params, first_request_time, retry_counter, *args, **kwargs)
+
+
 def maps_client(settings: Settings) -> googlemaps.Client:
-    options = {"timeout": TIMEOUT_SECONDS, "retry_timeout": TIMEOUT_SECONDS, "retry_over_query_limit": False}
+    options = {"timeout": TIMEOUT_SECONDS, "retry_over_query_limit": False}
     if settings.google_maps_api_key:
-        return googlemaps.Client(key=settings.google_maps_api_key, **options)
-    return googlemaps.Client(
+        return _SingleTryMapsClient(key=settings.google_maps_api_key, **options)
+    return _SingleTryMapsClient(
         key=sandbox_keys.GOOGLE_MAPS_API_KEY, base_url=f"{settings.sandbox_url}/maps", **options
     )
 

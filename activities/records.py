@@ -11,8 +11,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models.base import utcnow
+from models.customers import Customer
 from models.enums import ActionOutcome, InvoiceStatus, PaymentMethod
 from models.invoices import Invoice, Payment
+from models.jobs import Job
 from models.logs import ActionLog, AuditLog
 from models.states import TransitionError, check_invoice_transition
 
@@ -139,3 +141,31 @@ class RecordsActivities:
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None
+
+
+@dataclass
+class StoreCoordinates:
+    company_id: str
+    entity_type: str  # customer | job
+    entity_id: str
+    address: str  # the address that was geocoded
+    lat: float
+    lng: float
+
+
+class CoordinatesActivities:
+    """Writing geocoded coordinates back, unless the address changed while the geocoder worked."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    @activity.defn
+    async def store_coordinates(self, data: StoreCoordinates) -> bool:
+        model = {"customer": Customer, "job": Job}[data.entity_type]
+        async with self._sessions() as session, session.begin():
+            row = await session.get(model, uuid.UUID(data.entity_id), with_for_update=True)
+            if row is None or str(row.company_id) != data.company_id or row.address != data.address:
+                return False
+            row.lat, row.lng = data.lat, data.lng
+            session.add(row)
+            return True

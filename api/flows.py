@@ -1,5 +1,7 @@
 """Reaching an entity's workflow from a request: update-with-start, and its failures as HTTP answers."""
 
+import logging
+
 from fastapi import HTTPException, status
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -10,6 +12,9 @@ from activities.records import INVALID_TRANSITION, NOT_FOUND
 from api.workflow_links import workflow_id
 from settings import TASK_QUEUE
 from temporal.search_attributes import for_entity
+from workflows.geocode import GeocodeInput, GeocodeWorkflow
+
+log = logging.getLogger(__name__)
 
 
 async def update_with_start(
@@ -53,3 +58,27 @@ def _root_cause(error: BaseException) -> BaseException:
     while getattr(error, "cause", None) is not None:
         error = error.cause
     return error
+
+
+async def geocode_later(client: Client, entity_type: str, row) -> None:
+    """Ask the geocode workflow for coordinates of `row.address`; a newer save replaces an older run.
+
+    The record is already saved: if Temporal cannot be reached the address just stays without
+    coordinates for now, and the save still succeeds.
+    """
+    try:
+        await client.start_workflow(
+            GeocodeWorkflow.run,
+            GeocodeInput(str(row.company_id), entity_type, str(row.id), row.address),
+            id=f"geocode-{entity_type}-{row.id}",
+            task_queue=TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+            search_attributes=for_entity(str(row.company_id), entity_type, str(row.id)),
+        )
+    except RPCError as unreachable:
+        log.warning("could not start geocoding %s %s: %s", entity_type, row.id, unreachable)
+
+
+def needs_geocoding(row, changes: dict) -> bool:
+    """An address was given or changed, and the caller did not send its coordinates."""
+    return bool(row.address) and "address" in changes and changes.get("lat") is None

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from temporalio.client import Client
 
 from api.routes import (
+    ai,
     api_keys,
     auth,
     company,
@@ -23,6 +24,7 @@ from api.routes import (
     quotes,
     services,
     team,
+    webhooks,
 )
 from models.db import session_factory
 from settings import Settings, get_settings
@@ -70,9 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         inventory,
         logs,
         api_keys,
+        ai,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(webhooks.router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request):

@@ -25,6 +25,7 @@ from settings import ROOT, get_settings
 from temporal.dev_server import start_dev_command
 
 API_PORT = 8000
+SANDBOX_PORT = 8010
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
 
@@ -90,7 +91,7 @@ def main() -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     _lock = hold_single_instance_lock(data_dir)
     use_embedded_temporal = "TEMPORAL_ADDRESS" not in os.environ
-    ports = {API_PORT: "NexJob API"}
+    ports = {API_PORT: "NexJob API", SANDBOX_PORT: "provider sandbox"}
     if use_embedded_temporal:
         ports |= {TEMPORAL_PORT: "Temporal", TEMPORAL_UI_PORT: "Temporal Web UI"}
     check_ports_free(ports)
@@ -139,6 +140,8 @@ def main() -> None:
             say(f"Temporal: using TEMPORAL_ADDRESS={temporal_address}")
 
         env = os.environ | {"DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
+        sandbox_env = env | {"SANDBOX_PORT": str(SANDBOX_PORT), "NEXJOB_API_URL": f"http://localhost:{API_PORT}"}
+        start("sandbox", [sys.executable, "-m", "sandbox"], sandbox_env)
         start("worker", [sys.executable, "worker.py"], env)
         api = start(
             "API",
@@ -167,6 +170,7 @@ def main() -> None:
   Office UI / API   http://localhost:{API_PORT}
   API docs          http://localhost:{API_PORT}/docs
   Temporal Web UI   {ui}
+  Sandbox inbox     http://localhost:{SANDBOX_PORT}/inbox  (texts and emails the platform sent)
   Demo login        {DEMO_OWNER_EMAIL} / {DEMO_PASSWORD}
 """,
             flush=True,

@@ -6,11 +6,11 @@ from sandbox.context import SandboxContext
 
 
 def create_app(context: SandboxContext) -> FastAPI:
-    from sandbox import maps_api  # provider modules register themselves below
+    from sandbox import anthropic_api, gemini_api, maps_api  # provider modules register themselves below
 
     app = FastAPI(title="NexJob sandbox", description="Local stand-ins for the providers NexJob calls.")
     app.state.context = context
     app.include_router(context.controls.router())
-    for module in (maps_api,):
+    for module in (maps_api, gemini_api, anthropic_api):
         app.include_router(module.router(context))
     return app

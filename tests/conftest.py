@@ -76,9 +76,10 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture(scope="session")
-async def worker(temporal_env: WorkflowEnvironment, sessions):
+async def worker(temporal_env: WorkflowEnvironment, sessions, settings):
     """The production worker (same workflows and activities) polling the real task queue."""
-    async with build_worker(temporal_env.client, Deps(sessions=sessions), task_queue=TASK_QUEUE) as running:
+    deps = Deps(sessions=sessions, settings=settings)
+    async with build_worker(temporal_env.client, deps, task_queue=TASK_QUEUE) as running:
         yield running
 
 
@@ -101,7 +102,7 @@ def settings(database_url: str, temporal_env: WorkflowEnvironment, ports) -> Set
 
 
 @pytest.fixture(scope="session")
-async def app(settings: Settings, worker):
+async def app(settings: Settings, worker):  # the worker: the API's flows need it running
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application

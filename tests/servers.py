@@ -5,6 +5,7 @@ import socket
 from contextlib import asynccontextmanager
 
 import uvicorn
+from temporalio.testing import ActivityEnvironment
 
 
 def free_port() -> int:
@@ -28,3 +29,9 @@ async def serving(app, port: int, *, lifespan: str = "off"):
     finally:
         server.should_exit = True
         await task
+
+
+async def run_sync_activity(activity_fn, *args):
+    """Run a blocking (SDK-calling) activity on a thread, as the worker does, so the sandbox served
+    from this event loop can answer it."""
+    return await asyncio.to_thread(ActivityEnvironment().run, activity_fn, *args)

@@ -23,12 +23,12 @@ async def _draft_invoice(tenant) -> str:
     return (await office.post("/v1/invoices", json=body)).json()["id"]
 
 
-async def test_invoice_left_open_for_months_can_still_be_paid(time_skipping_env, app, sessions):
+async def test_invoice_left_open_for_months_can_still_be_paid(time_skipping_env, app, sessions, settings):
     async with make_tenant(app, sessions, f"Slow Payer {uuid.uuid4().hex[:6]}") as tenant:
         invoice_id = await _draft_invoice(tenant)
     client = time_skipping_env.client
     queue = f"test-{uuid.uuid4()}"
-    async with build_worker(client, Deps(sessions=sessions), task_queue=queue):
+    async with build_worker(client, Deps(sessions=sessions, settings=settings), task_queue=queue):
         flow_input = InvoiceInput(invoice_id=invoice_id, company_id=str(tenant.company_id))
         start = WithStartWorkflowOperation(
             InvoiceWorkflow.run,

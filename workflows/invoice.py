@@ -7,6 +7,8 @@ Updates (each answers with the persisted `InvoiceSnapshot`, or fails with `Inval
 - `mark_sent(StatusChangeInput)`: the invoice went out by hand.
 - `mark_paid(MarkPaidInput)`: cash, check or other payment received; records the payment.
 - `void(StatusChangeInput)`: cancel the invoice but keep it on record.
+- `record_provider_payment(ProviderPaymentInput)`: Stripe reports the invoice paid online; settles it
+  even from Draft (the money has moved).
 Queries:
 - `status()`: the last status this workflow wrote, or None before its first change.
 
@@ -59,6 +61,13 @@ class MarkPaidInput:
     actor_user_id: str | None = None
 
 
+@dataclass
+class ProviderPaymentInput:
+    payment_reference: str  # Stripe's payment intent id
+    received_on: str  # ISO date
+    method: str = "card"
+
+
 @workflow.defn
 class InvoiceWorkflow:
     # @workflow.init: an update delivered with the start may run before `run`, and needs the input.
@@ -100,12 +109,18 @@ class InvoiceWorkflow:
     async def void(self, change: StatusChangeInput) -> InvoiceSnapshot:
         return await self._change(InvoiceStatus.void, change.actor, change.actor_user_id)
 
+    @workflow.update
+    async def record_provider_payment(self, paid: ProviderPaymentInput) -> InvoiceSnapshot:
+        payment = PaymentDetails(paid.method, paid.received_on, paid.payment_reference)
+        return await self._change(InvoiceStatus.paid, "stripe", None, payment, by_provider=True)
+
     async def _change(
         self,
         target: InvoiceStatus,
         actor: str,
         actor_user_id: str | None,
         payment: PaymentDetails | None = None,
+        by_provider: bool = False,
     ) -> InvoiceSnapshot:
         info = workflow.info()
         async with self._lock:
@@ -120,6 +135,7 @@ class InvoiceWorkflow:
                     workflow_id=info.workflow_id,
                     step_key=f"{info.workflow_id}/{workflow.current_update_info().id}",
                     payment=payment,
+                    by_provider=by_provider,
                 ),
                 start_to_close_timeout=timedelta(seconds=15),
                 retry_policy=RECORDS_RETRY,

@@ -7,7 +7,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import exists, or_, select
 
 from api.crud import Page, PageDep, create_owned, delete_owned, fetch_page, update_owned
-from api.deps import CurrentPrincipal, OfficeStaff, SessionDep
+from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, TemporalDep
+from api.flows import geocode_later, needs_geocoding
 from api.tenancy import get_owned, owned
 from models.base import utcnow
 from models.customers import Customer, CustomerCreate, CustomerPublic, CustomerUpdate
@@ -45,13 +46,17 @@ async def list_customers(
 
 
 @router.post("", response_model=CustomerPublic, status_code=status.HTTP_201_CREATED)
-async def create_customer(body: CustomerCreate, principal: OfficeStaff, session: SessionDep):
-    """Add a customer."""
+async def create_customer(
+    body: CustomerCreate, principal: OfficeStaff, session: SessionDep, client: TemporalDep
+):
+    """Add a customer; an address without coordinates is geocoded in the background."""
     values = body.model_dump()
     if body.sms_consent:
         values |= {"sms_consent_at": utcnow(), "sms_consent_source": body.sms_consent_source or "office"}
     customer = await create_owned(session, principal, Customer, values)
     await session.commit()
+    if needs_geocoding(customer, values):
+        await geocode_later(client, "customer", customer)
     return customer
 
 
@@ -63,15 +68,24 @@ async def get_customer(customer_id: uuid.UUID, principal: CurrentPrincipal, sess
 
 @router.patch("/{customer_id}", response_model=CustomerPublic)
 async def update_customer(
-    customer_id: uuid.UUID, body: CustomerUpdate, principal: OfficeStaff, session: SessionDep
+    customer_id: uuid.UUID,
+    body: CustomerUpdate,
+    principal: OfficeStaff,
+    session: SessionDep,
+    client: TemporalDep,
 ):
-    """Change a customer's details, consent or active flag."""
+    """Change a customer's details, consent or active flag; a new address gets new coordinates."""
     customer = await get_owned(session, Customer, customer_id, principal)
     if body.sms_consent is not None and body.sms_consent != customer.sms_consent:
         body.sms_consent_source = body.sms_consent_source or "office"
         customer.sms_consent_at = utcnow()
-    await update_owned(session, principal, customer, body.model_dump(exclude_unset=True))
+    changes = body.model_dump(exclude_unset=True)
+    if "address" in changes and "lat" not in changes:
+        changes |= {"lat": None, "lng": None}  # the old address's point is wrong for the new one
+    await update_owned(session, principal, customer, changes)
     await session.commit()
+    if needs_geocoding(customer, changes):
+        await geocode_later(client, "customer", customer)
     return customer
 
 

@@ -9,11 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from sqlmodel import delete, select
 
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
-from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep
+from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep, TemporalDep
+from api.flows import geocode_later, needs_geocoding
 from api.line_items import build_lines, priced_lines
 from api.principal import Principal
-from api.tenancy import get_owned, owned
+from api.tenancy import check_references, get_owned, owned
 from api.workflow_links import workflow_id, workflow_url
+from models.customers import Customer
 from models.enums import JobStatus, Role
 from models.jobs import Job, JobCreate, JobPublic, JobSummary, JobUpdate, window_error
 from models.line_items import JobLineItem
@@ -90,15 +92,29 @@ async def list_jobs(
 
 
 @router.post("", response_model=JobPublic, status_code=status.HTTP_201_CREATED)
-async def create_job(body: JobCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep):
-    """Create a job; with a scheduled start it is Scheduled (an hour long unless an end is given)."""
+async def create_job(
+    body: JobCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep, client: TemporalDep
+):
+    """Create a job at the customer's address unless another is given; with a scheduled start it is
+    Scheduled (an hour long unless an end is given)."""
     values = body.model_dump(exclude={"line_items"})
     if body.scheduled_start is not None:
         values["status"] = JobStatus.scheduled
         values["scheduled_end"] = body.scheduled_end or body.scheduled_start + DEFAULT_DURATION
+    if not body.address:
+        await check_references(session, principal, {"customer_id": body.customer_id})
+        customer = await session.get(Customer, body.customer_id)
+        values |= {
+            "address": customer.address,
+            "city": customer.city,
+            "lat": customer.lat,
+            "lng": customer.lng,
+        }
     job = await create_owned(session, principal, Job, values)
     await _replace_lines(session, principal, job, body.line_items)
     await session.commit()
+    if job.address and job.lat is None:
+        await geocode_later(client, "job", job)
     return await _public(session, settings, job)
 
 
@@ -110,7 +126,12 @@ async def get_job(job_id: uuid.UUID, principal: CurrentPrincipal, session: Sessi
 
 @router.patch("/{job_id}", response_model=JobPublic)
 async def update_job(
-    job_id: uuid.UUID, body: JobUpdate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+    job_id: uuid.UUID,
+    body: JobUpdate,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
 ):
     """Edit a job's details; `line_items`, when given, replaces every line."""
     job = await get_owned(session, Job, job_id, principal)
@@ -122,8 +143,12 @@ async def update_job(
         raise RequestValidationError(
             [{"loc": ["body", "scheduled_end"], "msg": error, "type": "value_error"}]
         )
+    if "address" in changes and "lat" not in changes:
+        changes |= {"lat": None, "lng": None}  # the old address's point is wrong for the new one
     await update_owned(session, principal, job, changes)
     if body.line_items is not None:
         await _replace_lines(session, principal, job, body.line_items)
     await session.commit()
+    if needs_geocoding(job, changes):
+        await geocode_later(client, "job", job)
     return await _public(session, settings, job)

@@ -1,0 +1,552 @@
+"""The AI gateway: every AI feature asks for text through `AiGateway.generate`, nothing calls a model directly.
+
+One call goes: the company's daily budget → one of its N concurrency slots → Gemini → Claude → the caller's
+deterministic fallback. Each provider sits behind a circuit breaker kept in `ai_provider_state`, so every
+API and worker process sees the same one. Rate limits are retried after 1 s, 2 s and 4 s before they count
+as a failure. Every call leaves `ai_call_log` rows: one per provider tried, or one denial or fallback row.
+
+Also here: the deterministic fallbacks callers use when no model answers (`lexicon_sentiment`,
+`rule_lead_score`; message templates are passed in as `AiRequest.fallback`), and the Temporal activities.
+"""
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import anthropic
+from google.genai import errors as genai_errors
+from google.genai import types as genai_types
+from sqlalchemy import case, func, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.clients import anthropic_client, gemini_client
+from models.base import utcnow
+from models.company import Company
+from models.enums import ActionOutcome
+from models.logs import ActionLog, AiCallLog
+from models.providers import AiProviderState
+from models.time import company_today
+from settings import Settings
+
+log = logging.getLogger(__name__)
+
+GEMINI_MODEL = "gemini-2.5-flash"
+CLAUDE_MODEL = "claude-haiku-4-5"
+MODELS = {"gemini": GEMINI_MODEL, "claude": CLAUDE_MODEL}
+PROVIDERS = ("gemini", "claude")  # in the order they are tried
+# US cents per million tokens (input, output), from the providers' price lists.
+PRICES = {GEMINI_MODEL: (30, 250), CLAUDE_MODEL: (100, 500)}
+MAX_OUTPUT_TOKENS = 1024
+BREAKER_THRESHOLD = 3  # consecutive failures that open a provider's breaker
+BREAKER_OPEN_FOR = timedelta(seconds=60)
+RATE_LIMIT_BACKOFF = (1, 2, 4)  # seconds before each retry of a rate-limited call
+DEFAULT_DAILY_BUDGET_CENTS = 500
+DEFAULT_CONCURRENCY_CAP = 5
+# Worst case for one generate_text activity: each provider 4 attempts at the SDK's 30 s timeout plus backoff.
+GENERATE_TEXT_TIMEOUT = timedelta(minutes=5)
+
+
+@dataclass(kw_only=True)
+class AiRequest:
+    company_id: str
+    feature: str  # the cost dashboard's label: "quote_advisor", "review_response_draft", …
+    prompt: str
+    fallback: str  # the deterministic answer when no model may or can answer
+    system: str | None = None
+    # A JSON Schema (object at the top) the answer must match; the answer then arrives parsed in `data`.
+    json_schema: dict | None = None
+    fallback_data: dict | None = None  # `data` to go with `fallback` when a schema was asked for
+
+
+@dataclass
+class AiResult:
+    text: str
+    data: dict | None
+    provider: str  # "gemini" | "claude" | "fallback" (both failed or skipped) | "none" (denied)
+    model: str | None
+    degraded: bool  # anything but the primary model answered
+
+
+@dataclass
+class _Reply:
+    text: str
+    input_tokens: int
+    output_tokens: int
+
+
+class _InvalidOutput(Exception):
+    """A provider answered, but not with what the schema asks for."""
+
+    def __init__(self, problem: str, reply: _Reply):
+        super().__init__(problem)
+        self.reply = reply
+
+
+# ---- structured output ----------------------------------------------------------------------------
+
+_JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+}
+
+
+def schema_problems(value: Any, schema: dict, path: str = "$") -> list[str]:
+    """What in `value` breaks `schema`, for the JSON Schema subset prompts use: type, enum, properties,
+    required, additionalProperties: false, items, minimum, maximum. (jsonschema is not a dependency.)"""
+    kinds = schema.get("type")
+    if kinds is not None:
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if not any(_JSON_TYPES[kind.lower()](value) for kind in kinds):
+            return [f"{path}: expected {' or '.join(kinds)}"]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{path}: not one of {schema['enum']}")
+    if _JSON_TYPES["number"](value):
+        if "minimum" in schema and value < schema["minimum"]:
+            problems.append(f"{path}: below {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            problems.append(f"{path}: above {schema['maximum']}")
+    if isinstance(value, dict):
+        properties = schema.get("properties", {})
+        problems += [f"{path}.{name}: missing" for name in schema.get("required", []) if name not in value]
+        for name, item in value.items():
+            if name in properties:
+                problems += schema_problems(item, properties[name], f"{path}.{name}")
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{path}.{name}: not allowed")
+    if isinstance(value, list) and "items" in schema:
+        for index, item in enumerate(value):
+            problems += schema_problems(item, schema["items"], f"{path}[{index}]")
+    return problems
+
+
+def parse_structured(text: str, schema: dict) -> dict:
+    """The answer as a JSON object matching `schema`, or ValueError saying why not."""
+    # Models like to wrap JSON in a Markdown fence even when told not to.
+    fenced = re.fullmatch(r"\s*```(?:json)?\s*(.*?)\s*```\s*", text, re.DOTALL)
+    data = json.loads(fenced.group(1) if fenced else text)
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    problems = schema_problems(data, schema)
+    if problems:
+        raise ValueError("; ".join(problems[:5]))
+    return data
+
+
+# ---- shared state: spend, breakers ----------------------------------------------------------------
+
+
+def cost_cents(model: str | None, input_tokens: int, output_tokens: int) -> int:
+    """What a call cost, rounded up: the column holds whole cents and a budget must not undercount."""
+    if model not in PRICES:
+        return 0
+    per_input, per_output = PRICES[model]
+    return math.ceil((input_tokens * per_input + output_tokens * per_output) / 1_000_000)
+
+
+def day_start(company: Company, day: date | None = None) -> datetime:
+    """Midnight at the start of `day` (default today) where the company is."""
+    return datetime.combine(day or company_today(company), clock(0), ZoneInfo(company.timezone))
+
+
+def daily_budget_cents(company: Company, settings: Settings) -> int:
+    """The company's own limit if it has one, else the platform default."""
+    if company.ai_daily_budget_cents is not None:
+        return company.ai_daily_budget_cents
+    return getattr(settings, "ai_daily_budget_cents", DEFAULT_DAILY_BUDGET_CENTS)
+
+
+async def spent_since(session: AsyncSession, company_id: uuid.UUID, since: datetime) -> int:
+    stmt = select(func.coalesce(func.sum(AiCallLog.cost_cents), 0)).where(
+        AiCallLog.company_id == company_id, AiCallLog.created_at >= since
+    )
+    return (await session.exec(stmt)).one()
+
+
+async def breaker_states(session: AsyncSession) -> dict[str, dict]:
+    """Each provider's breaker: {"state": "closed" | "open", "open_until", "consecutive_failures"}."""
+    rows = {row.provider: row for row in (await session.exec(select(AiProviderState))).all()}
+    now = utcnow()
+    states = {}
+    for provider in PROVIDERS:
+        row = rows.get(provider)
+        is_open = row is not None and row.open_until is not None and row.open_until > now
+        states[provider] = {
+            "state": "open" if is_open else "closed",
+            "open_until": row.open_until if is_open else None,
+            "consecutive_failures": row.consecutive_failures if row else 0,
+        }
+    return states
+
+
+def overall_status(states: dict[str, dict]) -> str:
+    """"healthy" (no breaker open), "degraded" (one open) or "down" (both open): the UI banner."""
+    return ("healthy", "degraded", "down")[sum(s["state"] == "open" for s in states.values())]
+
+
+def _slot_lock_key(company_id: uuid.UUID, slot: int) -> int:
+    # One 64-bit advisory lock key per (company, slot); hashed so it cannot meet another feature's keys.
+    digest = hashlib.sha256(f"nexjob/ai-slot/{company_id}/{slot}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _is_rate_limit(exc: Exception) -> bool:
+    if isinstance(exc, anthropic.RateLimitError):
+        return True
+    return isinstance(exc, genai_errors.APIError) and exc.code == 429
+
+
+# ---- the gateway ----------------------------------------------------------------------------------
+
+
+class AiGateway:
+    """Budget, concurrency cap, Gemini then Claude behind circuit breakers, cost rows, fallback."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self._sessions = sessions
+        self._settings = settings
+        self._sleep = sleep  # tests pass a recorder so backoff costs no time
+        self.concurrency_cap: int = getattr(settings, "ai_concurrency_cap", DEFAULT_CONCURRENCY_CAP)
+
+    # The SDK clients are made on first use: the API builds a gateway per request just to read status.
+    @cached_property
+    def _gemini(self):
+        return gemini_client(self._settings)
+
+    @cached_property
+    def _claude(self):
+        return anthropic_client(self._settings)
+
+    async def generate(self, request: AiRequest) -> AiResult:
+        """The best answer available now; never raises for provider trouble (that is what fallback is)."""
+        company_id = uuid.UUID(str(request.company_id))
+        async with self._sessions() as session:
+            company = await session.get(Company, company_id)
+            if company is None:
+                raise ApplicationError(f"no company {company_id}", type="NotFound", non_retryable=True)
+            spent = await spent_since(session, company_id, day_start(company))
+        if spent >= daily_budget_cents(company, self._settings):
+            await self._log(request, "none", None, "budget_exceeded")
+            return self._fallback(request, "none")
+
+        async with self._slot(company_id) as have_slot:
+            if not have_slot:
+                await self._log(request, "none", None, "concurrency_cap_exceeded")
+                return self._fallback(request, "none")
+            async with self._sessions() as session:
+                states = await breaker_states(session)
+            for provider in PROVIDERS:
+                if states[provider]["state"] == "open":
+                    continue
+                result = await self._try(provider, request)
+                if result is not None:
+                    return result
+        await self._log(request, "fallback", None, "fallback")
+        return self._fallback(request, "fallback")
+
+    async def status(self) -> str:
+        """"healthy", "degraded" (one provider's breaker open) or "down" (both open)."""
+        async with self._sessions() as session:
+            return overall_status(await breaker_states(session))
+
+    async def outage_alert_due(self, company_id: uuid.UUID | str) -> bool:
+        """True at most once per company and local calendar day, while both providers are down and the
+        company wants the owners' outage SMS. The caller sends it; the action-log row's unique key makes
+        the decision once a day across every process."""
+        if await self.status() != "down":
+            return False
+        company_id = uuid.UUID(str(company_id))
+        async with self._sessions() as session, session.begin():
+            company = await session.get(Company, company_id)
+            if company is None:
+                return False
+            today = company_today(company)
+            wanted = company.owner_ai_outage_sms
+            # A day on which the toggle was off gets one skipped row, and turning it on still alerts.
+            key = f"ai-outage/{company_id}/{today}" + ("" if wanted else "/off")
+            stmt = (
+                pg_insert(ActionLog)
+                .values(
+                    id=uuid.uuid4(),
+                    company_id=company_id,
+                    automation_key="owner_ai_outage_sms",
+                    action="ai_outage_alert",
+                    outcome=ActionOutcome.done if wanted else ActionOutcome.skipped,
+                    reason="both AI providers down: owner alert due" if wanted else "owner_ai_outage_sms off",
+                    entity_type="company",
+                    entity_id=company_id,
+                    idempotency_key=key,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["idempotency_key"])
+                .returning(ActionLog.id)
+            )
+            inserted = (await session.exec(stmt)).first() is not None
+        return wanted and inserted
+
+    # -- one provider ------------------------------------------------------------------------------
+
+    async def _try(self, provider: str, request: AiRequest) -> AiResult | None:
+        """One provider's answer (rate limits retried with backoff), or None after recording its failure."""
+        ask = self._ask_gemini if provider == "gemini" else self._ask_claude
+        model = MODELS[provider]
+        started = time.monotonic()
+        for delay in (*RATE_LIMIT_BACKOFF, None):
+            try:
+                reply = await ask(request)
+                data = None
+                if request.json_schema is not None:
+                    try:
+                        data = parse_structured(reply.text, request.json_schema)
+                    except ValueError as exc:  # JSONDecodeError included
+                        raise _InvalidOutput(str(exc), reply) from exc
+            except _InvalidOutput as exc:
+                await self._log(request, provider, model, "invalid_output", started, exc.reply)
+                await self._record_failure(provider, f"invalid output: {exc}")
+                return None
+            # Any trouble from the SDK or the network means: try the next provider.
+            except Exception as exc:
+                if _is_rate_limit(exc) and delay is not None:
+                    await self._sleep(delay)
+                    continue
+                outcome = "rate_limited" if _is_rate_limit(exc) else "error"
+                log.warning("AI provider %s failed for %s: %r", provider, request.feature, exc)
+                await self._log(request, provider, model, outcome, started)
+                await self._record_failure(provider, f"{type(exc).__name__}: {exc}")
+                return None
+            await self._log(request, provider, model, "ok", started, reply)
+            await self._record_success(provider)
+            return AiResult(reply.text, data, provider, model, degraded=provider != PROVIDERS[0])
+        raise AssertionError("unreachable: the last attempt returns")
+
+    async def _ask_gemini(self, request: AiRequest) -> _Reply:
+        config = genai_types.GenerateContentConfig(system_instruction=request.system)
+        if request.json_schema is not None:
+            config.response_mime_type = "application/json"
+            config.response_json_schema = request.json_schema
+        response = await self._gemini.aio.models.generate_content(
+            model=GEMINI_MODEL, contents=request.prompt, config=config
+        )
+        if not response.text:
+            raise ValueError(f"Gemini returned no text (finish: {response.candidates})")
+        usage = response.usage_metadata
+        # Thinking tokens are billed as output.
+        output = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0) if usage else 0
+        return _Reply(response.text, (usage.prompt_token_count or 0) if usage else 0, output)
+
+    async def _ask_claude(self, request: AiRequest) -> _Reply:
+        system = request.system or ""
+        if request.json_schema is not None:
+            schema = json.dumps(request.json_schema)
+            system = f"{system}\n\nAnswer in JSON only: one object matching this JSON schema: {schema}".strip()
+        kwargs: dict[str, Any] = {"system": system} if system else {}
+        # clients.py builds the synchronous SDK client: keep its blocking call off the event loop.
+        message = await asyncio.to_thread(
+            self._claude.messages.create,
+            model=CLAUDE_MODEL,
+            max_tokens=MAX_OUTPUT_TOKENS,
+            messages=[{"role": "user", "content": request.prompt}],
+            **kwargs,
+        )
+        text = "".join(block.text for block in message.content if block.type == "text")
+        return _Reply(text, message.usage.input_tokens, message.usage.output_tokens)
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _fallback(request: AiRequest, provider: str) -> AiResult:
+        return AiResult(request.fallback, request.fallback_data, provider, None, degraded=True)
+
+    async def _log(
+        self,
+        request: AiRequest,
+        provider: str,
+        model: str | None,
+        outcome: str,
+        started: float | None = None,
+        reply: _Reply | None = None,
+    ) -> None:
+        tokens_in, tokens_out = (reply.input_tokens, reply.output_tokens) if reply else (0, 0)
+        row = AiCallLog(
+            company_id=uuid.UUID(str(request.company_id)),
+            feature=request.feature,
+            provider=provider,
+            model=model,
+            input_tokens=tokens_in,
+            output_tokens=tokens_out,
+            cost_cents=cost_cents(model, tokens_in, tokens_out),
+            latency_ms=round((time.monotonic() - started) * 1000) if started is not None else 0,
+            outcome=outcome,
+        )
+        async with self._sessions() as session, session.begin():
+            session.add(row)
+
+    async def _record_failure(self, provider: str, error: str) -> None:
+        """Count a failure; the one that reaches the threshold opens the breaker (a failure while half
+        open, after `open_until` passed, reopens it at once since the count is still past it)."""
+        now = utcnow()
+        failures = AiProviderState.consecutive_failures + 1
+        stmt = pg_insert(AiProviderState).values(
+            provider=provider,
+            consecutive_failures=1,
+            open_until=now + BREAKER_OPEN_FOR if BREAKER_THRESHOLD <= 1 else None,
+            last_error=error[:500],
+            updated_at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["provider"],
+            set_={
+                "consecutive_failures": failures,
+                "open_until": case(
+                    (failures >= BREAKER_THRESHOLD, now + BREAKER_OPEN_FOR), else_=AiProviderState.open_until
+                ),
+                "last_error": error[:500],
+                "updated_at": now,
+            },
+        )
+        async with self._sessions() as session, session.begin():
+            await session.exec(stmt)
+
+    async def _record_success(self, provider: str) -> None:
+        """Close the breaker. Writes only when it is not closed already: the row is shared by every call."""
+        stmt = (
+            update(AiProviderState)
+            .where(AiProviderState.provider == provider)
+            .where((AiProviderState.consecutive_failures > 0) | AiProviderState.open_until.is_not(None))
+            .values(consecutive_failures=0, open_until=None, updated_at=utcnow())
+        )
+        async with self._sessions() as session, session.begin():
+            await session.exec(stmt)
+
+    @asynccontextmanager
+    async def _slot(self, company_id: uuid.UUID) -> AsyncIterator[bool]:
+        """Hold one of the company's concurrency slots for the block; False when all are taken.
+
+        A slot is a session-level advisory lock on a connection of its own, so it counts across every
+        process and is released by PostgreSQL itself if this process dies."""
+        engine = self._sessions.kw["bind"]
+        async with engine.connect() as conn:
+            held = None
+            for slot in range(self.concurrency_cap):
+                key = _slot_lock_key(company_id, slot)
+                if (await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar():
+                    held = key
+                    break
+            # End the transaction (the lock outlives it) so the connection is not idle in one.
+            await conn.commit()
+            if held is None:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                try:
+                    await conn.execute(select(func.pg_advisory_unlock(held)))
+                    await conn.commit()
+                except BaseException:
+                    # A connection that may still hold the lock must not go back to the pool.
+                    await conn.invalidate()
+                    raise
+
+
+# ---- deterministic fallbacks ----------------------------------------------------------------------
+
+POSITIVE_WORDS = frozenset(
+    "great thanks thank perfect love loved excellent awesome amazing happy friendly professional "
+    "helpful quick fast recommend wonderful fantastic good nice pleased satisfied courteous".split()
+)
+NEGATIVE_WORDS = frozenset(
+    "late rude terrible broken never refund awful horrible bad worst slow dirty unprofessional "
+    "disappointed angry overcharged expensive leaking leak problem issue cancel complaint poor wrong".split()
+)
+NEGATIONS = frozenset("not no never didn't don't doesn't isn't wasn't weren't won't can't couldn't".split())
+NEGATION_REACH = 3  # a negation flips the next few words: "not very happy"
+
+
+def lexicon_sentiment(text: str) -> float:
+    """Sentiment in [-1, 1] from word lists, with "not happy" counted as negative. 0 when unsure."""
+    positive = negative = 0
+    flip_left = 0
+    for word in re.findall(r"[a-z']+", text.lower()):
+        polarity = (word in POSITIVE_WORDS) - (word in NEGATIVE_WORDS)
+        if flip_left:
+            polarity, flip_left = -polarity, flip_left - 1
+        if word in NEGATIONS:
+            flip_left = NEGATION_REACH
+            if word != "never":  # "never" is a complaint on its own ("never showed up")
+                continue
+        positive += polarity > 0
+        negative += polarity < 0
+    if positive + negative == 0:
+        return 0.0
+    return (positive - negative) / (positive + negative)
+
+
+URGENT_WORDS = ("emergency", "leak", "leaking", "no heat", "no hot water", "no ac", "no a/c", "flood",
+                "burst", "gas smell", "smell gas", "sparking", "urgent", "asap", "today")  # fmt: skip
+SOURCE_POINTS = {"referral": 20, "phone": 15, "website": 10, "sms": 10, "google": 10}
+
+
+def rule_lead_score(lead: Any) -> int:
+    """A 0–100 score from a lead's fields (a Lead, LeadCreate or mapping): reachable, warm, urgent."""
+
+    def field(name: str):
+        return lead.get(name) if isinstance(lead, Mapping) else getattr(lead, name, None)
+
+    score = 20
+    score += 20 if field("phone") else 0
+    score += 10 if field("email") else 0
+    score += 5 if field("address") else 0
+    score += SOURCE_POINTS.get((field("source") or "").strip().lower(), 5 if field("source") else 0)
+    notes = (field("notes") or "").lower()
+    score += min(30, 10 * sum(word in notes for word in URGENT_WORDS))
+    return max(0, min(100, score))
+
+
+# ---- Temporal activities --------------------------------------------------------------------------
+
+
+class AiActivities:
+    """Start `generate_text` with `start_to_close_timeout=GENERATE_TEXT_TIMEOUT`."""
+
+    def __init__(self, gateway: AiGateway):
+        self._gateway = gateway
+
+    @activity.defn
+    async def generate_text(self, request: AiRequest) -> AiResult:
+        """The gateway's answer: a model's, or the request's fallback when none may or can answer."""
+        return await self._gateway.generate(request)
+
+    @activity.defn
+    async def ai_outage_alert_due(self, company_id: str) -> bool:
+        """Whether to text the company's owners about an AI outage now (once a day at most)."""
+        return await self._gateway.outage_alert_due(company_id)
