@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     anthropic_api_key: str = ""
     google_maps_api_key: str = ""
     email_from: str = "NexJob <notifications@nexjob.dev>"
+    ai_daily_budget_cents: int = 500  # platform default; Company.ai_daily_budget_cents overrides it
+    ai_concurrency_cap: int = 5  # AI calls at once per company, across all processes
 
     session_days: int = 14
     # Failed logins per email before each further attempt is refused for a while.

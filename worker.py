@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.ai import AiActivities, AiGateway
 from activities.automations import AutomationActivities
 from activities.clients import configure_resend, maps_client, stripe_client, twilio_client
 from activities.maps import MapsActivities
@@ -44,6 +45,7 @@ def build_activities(deps: Deps) -> list:
     payments = PaymentsActivities(stripe_client(deps.settings))
     messaging = MessagingActivities(deps.sessions, twilio_client(deps.settings), deps.settings)
     maps = MapsActivities(maps_client(deps.settings))
+    ai = AiActivities(AiGateway(deps.sessions, deps.settings))
     return [
         records.change_invoice_status,
         coordinates.store_coordinates,
@@ -57,6 +59,8 @@ def build_activities(deps: Deps) -> list:
         messaging.send_email,
         maps.geocode_address,
         maps.distance_matrix,
+        ai.generate_text,
+        ai.ai_outage_alert_due,
     ]
 
 

@@ -1,4 +1,4 @@
-"""The AI gateway: every AI feature asks for text through `AiGateway.generate`, nothing calls a model directly.
+"""The AI gateway: every AI feature asks for text through `AiGateway.generate`; none calls a model itself.
 
 One call goes: the company's daily budget → one of its N concurrency slots → Gemini → Claude → the caller's
 deterministic fallback. Each provider sits behind a circuit breaker kept in `ai_provider_state`, so every
@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import anthropic
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
+from jsonschema import Draft202012Validator
 from sqlalchemy import case, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -58,8 +59,6 @@ MAX_OUTPUT_TOKENS = 1024
 BREAKER_THRESHOLD = 3  # consecutive failures that open a provider's breaker
 BREAKER_OPEN_FOR = timedelta(seconds=60)
 RATE_LIMIT_BACKOFF = (1, 2, 4)  # seconds before each retry of a rate-limited call
-DEFAULT_DAILY_BUDGET_CENTS = 500
-DEFAULT_CONCURRENCY_CAP = 5
 # Worst case for one generate_text activity: each provider 4 attempts at the SDK's 30 s timeout plus backoff.
 GENERATE_TEXT_TIMEOUT = timedelta(minutes=5)
 
@@ -102,46 +101,6 @@ class _InvalidOutput(Exception):
 
 # ---- structured output ----------------------------------------------------------------------------
 
-_JSON_TYPES = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-}
-
-
-def schema_problems(value: Any, schema: dict, path: str = "$") -> list[str]:
-    """What in `value` breaks `schema`, for the JSON Schema subset prompts use: type, enum, properties,
-    required, additionalProperties: false, items, minimum, maximum. (jsonschema is not a dependency.)"""
-    kinds = schema.get("type")
-    if kinds is not None:
-        kinds = [kinds] if isinstance(kinds, str) else kinds
-        if not any(_JSON_TYPES[kind.lower()](value) for kind in kinds):
-            return [f"{path}: expected {' or '.join(kinds)}"]
-    problems = []
-    if "enum" in schema and value not in schema["enum"]:
-        problems.append(f"{path}: not one of {schema['enum']}")
-    if _JSON_TYPES["number"](value):
-        if "minimum" in schema and value < schema["minimum"]:
-            problems.append(f"{path}: below {schema['minimum']}")
-        if "maximum" in schema and value > schema["maximum"]:
-            problems.append(f"{path}: above {schema['maximum']}")
-    if isinstance(value, dict):
-        properties = schema.get("properties", {})
-        problems += [f"{path}.{name}: missing" for name in schema.get("required", []) if name not in value]
-        for name, item in value.items():
-            if name in properties:
-                problems += schema_problems(item, properties[name], f"{path}.{name}")
-            elif schema.get("additionalProperties") is False:
-                problems.append(f"{path}.{name}: not allowed")
-    if isinstance(value, list) and "items" in schema:
-        for index, item in enumerate(value):
-            problems += schema_problems(item, schema["items"], f"{path}[{index}]")
-    return problems
-
 
 def parse_structured(text: str, schema: dict) -> dict:
     """The answer as a JSON object matching `schema`, or ValueError saying why not."""
@@ -150,9 +109,9 @@ def parse_structured(text: str, schema: dict) -> dict:
     data = json.loads(fenced.group(1) if fenced else text)
     if not isinstance(data, dict):
         raise ValueError("the answer is not a JSON object")
-    problems = schema_problems(data, schema)
+    problems = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
     if problems:
-        raise ValueError("; ".join(problems[:5]))
+        raise ValueError("; ".join(f"{e.json_path}: {e.message}" for e in problems[:5]))
     return data
 
 
@@ -176,7 +135,7 @@ def daily_budget_cents(company: Company, settings: Settings) -> int:
     """The company's own limit if it has one, else the platform default."""
     if company.ai_daily_budget_cents is not None:
         return company.ai_daily_budget_cents
-    return getattr(settings, "ai_daily_budget_cents", DEFAULT_DAILY_BUDGET_CENTS)
+    return settings.ai_daily_budget_cents
 
 
 async def spent_since(session: AsyncSession, company_id: uuid.UUID, since: datetime) -> int:
@@ -203,7 +162,7 @@ async def breaker_states(session: AsyncSession) -> dict[str, dict]:
 
 
 def overall_status(states: dict[str, dict]) -> str:
-    """"healthy" (no breaker open), "degraded" (one open) or "down" (both open): the UI banner."""
+    """The UI banner's state: "healthy" (no breaker open), "degraded" (one open) or "down" (both open)."""
     return ("healthy", "degraded", "down")[sum(s["state"] == "open" for s in states.values())]
 
 
@@ -235,7 +194,7 @@ class AiGateway:
         self._sessions = sessions
         self._settings = settings
         self._sleep = sleep  # tests pass a recorder so backoff costs no time
-        self.concurrency_cap: int = getattr(settings, "ai_concurrency_cap", DEFAULT_CONCURRENCY_CAP)
+        self.concurrency_cap: int = settings.ai_concurrency_cap
 
     # The SDK clients are made on first use: the API builds a gateway per request just to read status.
     @cached_property
@@ -274,7 +233,7 @@ class AiGateway:
         return self._fallback(request, "fallback")
 
     async def status(self) -> str:
-        """"healthy", "degraded" (one provider's breaker open) or "down" (both open)."""
+        """The AI status: "healthy", "degraded" (one provider's breaker open) or "down" (both open)."""
         async with self._sessions() as session:
             return overall_status(await breaker_states(session))
 
@@ -367,7 +326,8 @@ class AiGateway:
         system = request.system or ""
         if request.json_schema is not None:
             schema = json.dumps(request.json_schema)
-            system = f"{system}\n\nAnswer in JSON only: one object matching this JSON schema: {schema}".strip()
+            system = f"{system}\n\nAnswer in JSON only, one object matching this JSON schema: {schema}"
+            system = system.strip()
         kwargs: dict[str, Any] = {"system": system} if system else {}
         # clients.py builds the synchronous SDK client: keep its blocking call off the event loop.
         message = await asyncio.to_thread(

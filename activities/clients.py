@@ -83,7 +83,7 @@ class _SingleTryMapsClient(googlemaps.Client):
 
     def _request(self, url, params, first_request_time=None, retry_counter=0, *args, **kwargs):
         if retry_counter > 0:
-            raise googlemaps.exceptions.TransportError("Google Maps answered 5xx; Temporal retries the activity")
+            raise googlemaps.exceptions.TransportError("Google Maps answered 5xx; Temporal retries")
         return super()._request(url, params, first_request_time, retry_counter, *args, **kwargs)
 
 

@@ -140,7 +140,10 @@ def main() -> None:
             say(f"Temporal: using TEMPORAL_ADDRESS={temporal_address}")
 
         env = os.environ | {"DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
-        sandbox_env = env | {"SANDBOX_PORT": str(SANDBOX_PORT), "NEXJOB_API_URL": f"http://localhost:{API_PORT}"}
+        sandbox_env = env | {
+            "SANDBOX_PORT": str(SANDBOX_PORT),
+            "NEXJOB_API_URL": f"http://localhost:{API_PORT}",
+        }
         start("sandbox", [sys.executable, "-m", "sandbox"], sandbox_env)
         start("worker", [sys.executable, "worker.py"], env)
         api = start(

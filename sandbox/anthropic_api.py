@@ -83,7 +83,10 @@ def router(context: SandboxContext) -> APIRouter:
             "content": [{"type": "text", "text": text}],
             "stop_reason": "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": count_tokens(f"{system} {prompt}"), "output_tokens": count_tokens(text)},
+            "usage": {
+                "input_tokens": count_tokens(f"{system} {prompt}"),
+                "output_tokens": count_tokens(text),
+            },
         }
 
     return api

@@ -6,11 +6,19 @@ from sandbox.context import SandboxContext
 
 
 def create_app(context: SandboxContext) -> FastAPI:
-    from sandbox import anthropic_api, gemini_api, maps_api  # provider modules register themselves below
+    from sandbox import (  # provider modules register themselves below
+        anthropic_api,
+        gemini_api,
+        inbox,
+        maps_api,
+        resend_api,
+        stripe_api,
+        twilio_api,
+    )
 
     app = FastAPI(title="NexJob sandbox", description="Local stand-ins for the providers NexJob calls.")
     app.state.context = context
     app.include_router(context.controls.router())
-    for module in (maps_api, gemini_api, anthropic_api):
+    for module in (maps_api, gemini_api, anthropic_api, stripe_api, twilio_api, resend_api, inbox):
         app.include_router(module.router(context))
     return app

@@ -1,5 +1,6 @@
 """What the sandbox's provider modules share: where our API listens, the controls, the outbox."""
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -26,3 +27,5 @@ class SandboxContext:
     public_url: str  # the sandbox's own address, for links it hands out (payment pages)
     controls: Controls = field(default_factory=Controls)
     outbox: list[OutboxEntry] = field(default_factory=list)
+    # Scripted answers per AI provider ("gemini", "anthropic"), queued by POST /_ai/script.
+    ai_scripts: dict[str, deque] = field(default_factory=lambda: {"gemini": deque(), "anthropic": deque()})

@@ -1,7 +1,9 @@
 """Test and demo controls: make a provider fail, time out, rate-limit or go down, then recover.
 
 `POST /_control/{provider}` with `{"mode": "fail" | "timeout" | "rate_limit" | "down" | "ok", "times": N}`
-(`times` omitted: until told otherwise). Every provider route starts with `await controls.gate(name)`.
+(`times` omitted: until told otherwise). "timeout" holds each request `seconds` (default 30) before
+serving it, the way a slow provider does: the work still happens, the caller has long given up.
+Every provider route starts with `await controls.gate(name)`.
 """
 
 import asyncio
@@ -19,19 +21,23 @@ TIMEOUT_SECONDS = 30  # longer than any client timeout we set
 class Misbehaviour:
     mode: str = "ok"
     times: int | None = None  # None: until reset
+    seconds: float = TIMEOUT_SECONDS  # how long "timeout" holds a request
 
 
 class ControlRequest(BaseModel):
     mode: str
     times: int | None = None
+    seconds: float = TIMEOUT_SECONDS
 
 
 class Controls:
     def __init__(self) -> None:
         self._state: dict[str, Misbehaviour] = {p: Misbehaviour() for p in PROVIDERS}
 
-    def set(self, provider: str, mode: str, times: int | None = None) -> None:
-        self._state[provider] = Misbehaviour(mode, times)
+    def set(
+        self, provider: str, mode: str, times: int | None = None, seconds: float = TIMEOUT_SECONDS
+    ) -> None:
+        self._state[provider] = Misbehaviour(mode, times, seconds)
 
     def reset(self) -> None:
         for provider in PROVIDERS:
@@ -50,7 +56,7 @@ class Controls:
             if state.times <= 0:
                 self._state[provider] = Misbehaviour()
         if state.mode == "timeout":
-            await asyncio.sleep(TIMEOUT_SECONDS)
+            await asyncio.sleep(state.seconds)
         elif state.mode == "rate_limit":
             raise HTTPException(429, f"{provider} sandbox: rate limited", headers={"Retry-After": "1"})
         elif state.mode == "fail":
@@ -72,8 +78,8 @@ class Controls:
                 raise HTTPException(404, f"unknown provider {provider!r}; one of {', '.join(PROVIDERS)}")
             if body.mode not in MODES:
                 raise HTTPException(422, f"unknown mode {body.mode!r}; one of {', '.join(MODES)}")
-            self.set(provider, body.mode, body.times)
-            return {"provider": provider, "mode": body.mode, "times": body.times}
+            self.set(provider, body.mode, body.times, body.seconds)
+            return {"provider": provider, "mode": body.mode, "times": body.times, "seconds": body.seconds}
 
         @router.get("")
         async def show():

@@ -11,7 +11,6 @@ provider's next answers exactly `text` (after `delay_ms`), `times` answers or un
 import asyncio
 import hashlib
 import json
-from collections import deque
 from dataclasses import dataclass
 
 from fastapi import APIRouter, HTTPException, Request
@@ -49,15 +48,9 @@ class ScriptRequest(BaseModel):
     delay_ms: int = 0
 
 
-def ai_scripts(context: SandboxContext) -> dict[str, deque[ScriptedReply]]:
-    """The scripted replies per provider, kept on the sandbox context both AI stand-ins share."""
-    # SandboxContext has no field for this; the attribute lives as long as the context does.
-    return context.__dict__.setdefault("ai_scripts", {p: deque() for p in AI_PROVIDERS})
-
-
 async def take_script(context: SandboxContext, provider: str) -> ScriptedReply | None:
     """The next scripted reply for `provider` (after its delay), or None to answer normally."""
-    queue = ai_scripts(context)[provider]
+    queue = context.ai_scripts[provider]
     if not queue:
         return None
     reply = queue[0]
@@ -110,12 +103,12 @@ def script_router(context: SandboxContext) -> APIRouter:
     async def script(body: ScriptRequest):
         if body.provider not in AI_PROVIDERS:
             raise HTTPException(404, f"unknown provider {body.provider!r}; one of {', '.join(AI_PROVIDERS)}")
-        ai_scripts(context)[body.provider].append(ScriptedReply(body.text, body.times, body.delay_ms))
+        context.ai_scripts[body.provider].append(ScriptedReply(body.text, body.times, body.delay_ms))
         return {"ok": True}
 
     @router.post("/reset")
     async def reset():
-        for queue in ai_scripts(context).values():
+        for queue in context.ai_scripts.values():
             queue.clear()
         return {"ok": True}
 

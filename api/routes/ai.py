@@ -36,9 +36,8 @@ async def ai_costs(principal: OfficeStaff, session: SessionDep, settings: Settin
     failed = func.count().filter(AiCallLog.outcome != "ok")
     spent = func.coalesce(func.sum(AiCallLog.cost_cents), 0)
 
-    spend, calls, failures = (
-        await session.exec(select(spent, func.count(), failed).where(mine, AiCallLog.created_at >= today_start))
-    ).one()
+    today = select(spent, func.count(), failed).where(mine, AiCallLog.created_at >= today_start)
+    spend, calls, failures = (await session.exec(today)).one()
 
     def rollup(*columns):
         return (

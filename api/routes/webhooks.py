@@ -4,6 +4,7 @@ Each is verified with the provider SDK's own signature check (400 and nothing ch
 handled once: an event id already seen answers 200 without acting again, since providers retry.
 """
 
+import json
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -69,10 +70,11 @@ async def _first_time(session, provider: str, event_id: str) -> bool:
 async def stripe_event(request: Request, session: SessionDep, settings: SettingsDep, client: TemporalDep):
     payload = await request.body()
     try:
-        event = stripe.Webhook.construct_event(
-            payload, request.headers.get("stripe-signature", ""), stripe_webhook_secret(settings)
+        stripe.WebhookSignature.verify_header(
+            payload.decode(), request.headers.get("stripe-signature", ""), stripe_webhook_secret(settings)
         )
-    except (ValueError, stripe.SignatureVerificationError):
+        event = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError):
         raise HTTPException(400, "invalid Stripe signature") from None
     if not await _first_time(session, "stripe", event["id"]):
         return {"received": True, "duplicate": True}
