@@ -24,8 +24,9 @@ class ActionRecord:
     idempotency_key: str | None = None
 
 
-async def record_action(session: AsyncSession, record: ActionRecord) -> None:
-    await session.exec(
+async def record_action(session: AsyncSession, record: ActionRecord) -> bool:
+    """Write the row; False when a row with the same idempotency key was already there."""
+    inserted = await session.exec(
         insert(ActionLog)
         .values(
             id=uuid.uuid4(),
@@ -40,4 +41,6 @@ async def record_action(session: AsyncSession, record: ActionRecord) -> None:
             idempotency_key=record.idempotency_key,
         )
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(ActionLog.id)
     )
+    return inserted.first() is not None

@@ -38,11 +38,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.action_log import ActionRecord, record_action
 from activities.clients import anthropic_client, gemini_client
 from models.base import utcnow
 from models.company import Company
 from models.enums import ActionOutcome
-from models.logs import ActionLog, AiCallLog
+from models.logs import AiCallLog
 from models.providers import AiProviderState
 from models.time import company_today
 from settings import Settings
@@ -252,24 +253,18 @@ class AiGateway:
             wanted = company.owner_ai_outage_sms
             # A day on which the toggle was off gets one skipped row, and turning it on still alerts.
             key = f"ai-outage/{company_id}/{today}" + ("" if wanted else "/off")
-            stmt = (
-                pg_insert(ActionLog)
-                .values(
-                    id=uuid.uuid4(),
-                    company_id=company_id,
-                    automation_key="owner_ai_outage_sms",
+            inserted = await record_action(
+                session,
+                ActionRecord(
+                    company_id=str(company_id),
                     action="ai_outage_alert",
                     outcome=ActionOutcome.done if wanted else ActionOutcome.skipped,
-                    reason="both AI providers down: owner alert due" if wanted else "owner_ai_outage_sms off",
+                    reason="both AI providers down: owner alert due" if wanted else "owner outage SMS is off",
                     entity_type="company",
-                    entity_id=company_id,
+                    entity_id=str(company_id),
                     idempotency_key=key,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                .returning(ActionLog.id)
+                ),
             )
-            inserted = (await session.exec(stmt)).first() is not None
         return wanted and inserted
 
     # -- one provider ------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models.base import utcnow
+from models.company import User
 from models.customers import Customer
-from models.enums import ActionOutcome, InvoiceStatus, PaymentMethod
+from models.enums import ActionOutcome, InvoiceStatus, PaymentMethod, Role
 from models.invoices import Invoice, Payment
 from models.jobs import Job
 from models.logs import ActionLog, AuditLog
@@ -169,3 +170,23 @@ class CoordinatesActivities:
             row.lat, row.lng = data.lat, data.lng
             session.add(row)
             return True
+
+
+class TeamActivities:
+    """Who to tell about the company's own trouble."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
+        self._sessions = sessions
+
+    @activity.defn
+    async def owner_and_admin_phones(self, company_id: str) -> list[str]:
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(User.phone).where(
+                    User.company_id == uuid.UUID(company_id),
+                    User.role.in_([Role.owner, Role.admin]),
+                    User.active,
+                    User.phone.is_not(None),
+                )
+            )
+            return sorted(set(rows.all()))

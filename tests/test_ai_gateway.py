@@ -184,7 +184,7 @@ async def test_outage_alert_respects_the_owner_toggle(gateway, sessions, company
     assert not await gateway.outage_alert_due(company.id)
     async with sessions() as session:
         rows = (await session.exec(select(ActionLog).where(ActionLog.company_id == company.id))).all()
-    assert [(row.outcome, row.reason) for row in rows] == [("skipped", "owner_ai_outage_sms off")]
+    assert [(row.outcome, row.reason) for row in rows] == [("skipped", "owner outage SMS is off")]
 
 
 async def test_over_budget_calls_no_provider(gateway, sessions, company):
