@@ -28,6 +28,8 @@ from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
 
+log = logging.getLogger("nexjob.worker")
+
 WORKFLOWS = [InvoiceWorkflow, GeocodeWorkflow]
 
 
@@ -81,7 +83,8 @@ def build_worker(client: Client, deps: Deps, task_queue: str = TASK_QUEUE) -> Wo
 
 
 async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(levelname)s %(message)s")
+    log.setLevel(logging.INFO)  # our own lines; the SDKs' INFO chatter stays out
     settings = get_settings()
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set; start everything with `make dev`")
@@ -91,9 +94,9 @@ async def main() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with worker:
-        logging.info("worker polling task queue %r on %s", TASK_QUEUE, settings.temporal_address)
+        log.info("worker polling task queue %r on %s", TASK_QUEUE, settings.temporal_address)
         await stop.wait()
-        logging.info("draining: finishing in-flight activities, then stopping")
+        log.info("draining: finishing in-flight activities, then stopping")
 
 
 if __name__ == "__main__":

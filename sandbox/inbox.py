@@ -86,8 +86,10 @@ h2{font-size:1rem;margin:0 0 .75rem}h2 a{color:inherit}.msg{border-top:1px solid
 .in{border-left:3px solid #8b5cf6;padding-left:.6rem}.subject{font-weight:600}
 .status{font-size:.75rem;padding:.05rem .45rem;border-radius:9px;background:#e5e8ee}
 .delivered,.received{background:#dcfce7;color:#166534}.sent,.queued,.accepted{background:#fef9c3;color:#854d0e}
-.undelivered,.failed,.bounced{background:#fee2e2;color:#991b1b}form{display:flex;gap:.5rem;flex-wrap:wrap}
-input{padding:.45rem;border:1px solid #c9cfdb;border-radius:6px}input[name=body]{flex:1;min-width:12rem}
+.undelivered,.failed,.bounced{background:#fee2e2;color:#991b1b}form{display:flex;gap:.5rem;flex-wrap:wrap;align-items:flex-end}
+input{padding:.45rem;border:1px solid #c9cfdb;border-radius:6px;box-sizing:border-box}input[name=body]{width:100%}
+label{display:flex;flex-direction:column;font-size:.8rem;color:#4b5563;gap:.2rem}
+label.message{flex:1;min-width:12rem}
 button{padding:.45rem 1rem;border:0;border-radius:6px;background:#2563eb;color:#fff;cursor:pointer}
 .empty{color:#6b7385}
 """
@@ -128,8 +130,9 @@ def _page(context: SandboxContext, to: str | None) -> str:
         for who, messages in groups.items()
     )
     texts = [e for e in found if e["channel"] == "sms"]
-    customer = next((e["to"] for e in texts if e["direction"] == "outbound"), "+15125550100")
-    business = next((e["from"] for e in texts if e["direction"] == "outbound"), "+15005550006")
+    # Until something was texted, default to the demo company's number and one of its customers.
+    customer = next((e["to"] for e in texts if e["direction"] == "outbound"), "+15125550120")
+    business = next((e["from"] for e in texts if e["direction"] == "outbound"), "+15125550100")
     shown = (
         f" · showing {html.escape(to)} · <a href='/inbox' style='color:#93c5fd'>show all</a>" if to else ""
     )
@@ -141,9 +144,9 @@ def _page(context: SandboxContext, to: str | None) -> str:
 </header><main>
 <section><h2>Text the business as a customer</h2>
 <form method="post" action="/inbound-sms">
-<input name="from" value="{html.escape(customer)}" aria-label="customer's number" size="14">
-<input name="to" value="{html.escape(business)}" aria-label="business number" size="14">
-<input name="body" placeholder="e.g. STOP, START, or a question" aria-label="message">
+<label>From (customer) <input name="from" value="{html.escape(customer)}" size="14"></label>
+<label>To (business) <input name="to" value="{html.escape(business)}" size="14"></label>
+<label class="message">Message <input name="body" placeholder="e.g. STOP, START, or a question"></label>
 <button type="submit">Send text</button></form></section>
 {sections or '<section class="empty">Nothing sent yet.</section>'}
 </main></body></html>"""
