@@ -86,8 +86,10 @@ h2{font-size:1rem;margin:0 0 .75rem}h2 a{color:inherit}.msg{border-top:1px solid
 .in{border-left:3px solid #8b5cf6;padding-left:.6rem}.subject{font-weight:600}
 .status{font-size:.75rem;padding:.05rem .45rem;border-radius:9px;background:#e5e8ee}
 .delivered,.received{background:#dcfce7;color:#166534}.sent,.queued,.accepted{background:#fef9c3;color:#854d0e}
-.undelivered,.failed,.bounced{background:#fee2e2;color:#991b1b}form{display:flex;gap:.5rem;flex-wrap:wrap;align-items:flex-end}
-input{padding:.45rem;border:1px solid #c9cfdb;border-radius:6px;box-sizing:border-box}input[name=body]{width:100%}
+.undelivered,.failed,.bounced{background:#fee2e2;color:#991b1b}
+form{display:flex;gap:.5rem;flex-wrap:wrap;align-items:flex-end}
+input{padding:.45rem;border:1px solid #c9cfdb;border-radius:6px;box-sizing:border-box}
+input[name=body]{width:100%}
 label{display:flex;flex-direction:column;font-size:.8rem;color:#4b5563;gap:.2rem}
 label.message{flex:1;min-width:12rem}
 button{padding:.45rem 1rem;border:0;border-radius:6px;background:#2563eb;color:#fff;cursor:pointer}
