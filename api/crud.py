@@ -4,6 +4,7 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from sqlalchemy import func
 from sqlmodel import SQLModel, select
@@ -84,6 +85,15 @@ async def create_owned(session: AsyncSession, principal: Principal, model: type[
 
 async def update_owned(session: AsyncSession, principal: Principal, row: M, changes: dict) -> M:
     """Apply `changes` (a request's set fields) to `row`, with an audit row of before and after."""
+    columns = row.__table__.columns
+    cleared = [f for f, v in changes.items() if v is None and f in columns and not columns[f].nullable]
+    if cleared:
+        raise RequestValidationError(
+            [
+                {"loc": ["body", f], "msg": "may not be empty; leave it out to keep it", "type": "missing"}
+                for f in cleared
+            ]
+        )
     await check_references(session, principal, changes)
     before = snapshot(row, set(changes))
     for field, value in changes.items():

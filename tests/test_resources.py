@@ -177,3 +177,26 @@ async def test_low_stock_filter(tenant):
     await office.post("/v1/inventory", json={"name": "Fine", "sku": "F", "quantity": 9, "reorder_point": 5})
     low = (await office.get("/v1/inventory", params={"low_stock": True})).json()["data"]
     assert [(i["name"], i["low_stock"]) for i in low] == [("Low", True)]
+
+
+@pytest.mark.parametrize(
+    "path,field",
+    [
+        ("/v1/customers", "name"),
+        ("/v1/services", "price_cents"),
+        ("/v1/leads", "status"),
+        ("/v1/inventory", "sku"),
+    ],
+)
+async def test_clearing_a_required_field_is_422_not_a_crash(tenant, path, field):
+    office = await tenant.client("manager")
+    bodies = {
+        "/v1/customers": {"name": "Keep"},
+        "/v1/services": {"name": "Keep", "price_cents": 100},
+        "/v1/leads": {"name": "Keep"},
+        "/v1/inventory": {"name": "Keep", "sku": f"K-{field}"},
+    }
+    created = (await office.post(path, json=bodies[path])).json()
+    response = await office.patch(f"{path}/{created['id']}", json={field: None})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", field]
+    assert (await office.get(f"{path}/{created['id']}")).json()[field] is not None
