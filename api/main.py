@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from temporalio.client import Client
 
 from api.routes import (
@@ -77,6 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(webhooks.router)
+
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, error: DataError):
+        # Bounds pydantic did not catch (a number past PostgreSQL's integer range, say): the input's fault.
+        detail = str(error.orig).splitlines()[0] if error.orig else "a value is out of range"
+        return JSONResponse({"detail": f"invalid value: {detail}"}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request):

@@ -212,3 +212,36 @@ async def test_forged_and_replayed_stripe_webhooks_change_nothing(tenant, paymen
     assert first.status_code == replay.status_code == 200 and replay.json()["duplicate"] is True
     payments_made = (await office.get(f"/v1/invoices/{invoice['id']}/payments")).json()
     assert len(payments_made) == 1  # a provider payment settles even a draft, once
+
+
+async def test_a_payment_for_a_void_invoice_is_acknowledged_and_shown_to_the_office(tenant, api_url):
+    office = await tenant.client("owner")
+    customer = (await office.post("/v1/customers", json={"name": "Late payer"})).json()["id"]
+    invoice = (
+        await office.post(
+            "/v1/invoices",
+            json={"customer_id": customer, "line_items": [{"description": "x", "unit_price_cents": 100}]},
+        )
+    ).json()
+    await office.post(f"/v1/invoices/{invoice['id']}/void")
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": "checkout.session.completed",
+        "data": {
+            "object": {
+                "id": "cs_late",
+                "payment_intent": "pi_late",
+                "metadata": {"invoice_id": invoice["id"]},
+            }
+        },
+    }
+    payload = json.dumps(event)
+    async with httpx.AsyncClient() as client:
+        response = await client.post(f"{api_url}/webhooks/stripe", content=payload, headers=_signed(payload))
+    assert response.status_code == 200  # Stripe must not keep retrying
+    assert (await office.get(f"/v1/invoices/{invoice['id']}")).json()["status"] == "void"
+    actions = (
+        await office.get("/v1/action-log", params={"entity_id": invoice["id"], "outcome": "failed"})
+    ).json()
+    assert "pi_late not booked" in actions["data"][0]["reason"]

@@ -200,3 +200,9 @@ async def test_clearing_a_required_field_is_422_not_a_crash(tenant, path, field)
     response = await office.patch(f"{path}/{created['id']}", json={field: None})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["body", field]
     assert (await office.get(f"{path}/{created['id']}")).json()[field] is not None
+
+
+async def test_a_number_past_the_database_range_is_422(tenant):
+    office = await tenant.client("manager")
+    response = await office.post("/v1/services", json={"name": "Huge", "price_cents": 10**12})
+    assert response.status_code == 422 and "out of range" in response.json()["detail"]

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
+from activities.action_log import ActionRecord, record_action
 from activities.clients import stripe_webhook_secret, twilio_auth_token
 from api.crud import record_audit
 from api.deps import SessionDep, SettingsDep, TemporalDep
@@ -23,7 +24,7 @@ from api.principal import Principal
 from models.base import utcnow
 from models.company import Company
 from models.customers import Customer
-from models.enums import MessageStatus, Role
+from models.enums import ActionOutcome, MessageStatus, Role
 from models.invoices import Invoice
 from models.logs import MessageLog
 from models.providers import WebhookEvent
@@ -95,16 +96,35 @@ async def _invoice_paid_online(session, client, checkout: dict) -> None:
         payment_reference=checkout.get("payment_intent") or checkout["id"],
         received_on=received_on.isoformat(),
     )
-    await update_with_start(
-        client,
-        "invoice",
-        invoice.id,
-        invoice.company_id,
-        InvoiceWorkflow.run,
-        InvoiceInput(invoice_id=str(invoice.id), company_id=str(invoice.company_id)),
-        InvoiceWorkflow.record_provider_payment,
-        paid,
-    )
+    try:
+        await update_with_start(
+            client,
+            "invoice",
+            invoice.id,
+            invoice.company_id,
+            InvoiceWorkflow.run,
+            InvoiceInput(invoice_id=str(invoice.id), company_id=str(invoice.company_id)),
+            InvoiceWorkflow.record_provider_payment,
+            paid,
+        )
+    except HTTPException as refused:
+        if refused.status_code != 409:
+            raise
+        # Already paid, or void: money arrived that the rules will not book. Acknowledge, so Stripe stops
+        # retrying, and put it in the action log where the office sees it (a refund may be due).
+        await record_action(
+            session,
+            ActionRecord(
+                company_id=str(invoice.company_id),
+                action="record_payment",
+                outcome=ActionOutcome.failed,
+                reason=f"online payment {paid.payment_reference} not booked: {refused.detail}",
+                entity_type="invoice",
+                entity_id=str(invoice.id),
+                workflow_id=f"invoice-{invoice.id}",
+                idempotency_key=f"stripe/{paid.payment_reference}/not-booked",
+            ),
+        )
 
 
 async def _verified_twilio_form(request: Request, settings) -> dict:
