@@ -12,13 +12,13 @@ def create_app(context: SandboxContext) -> FastAPI:
         inbox,
         maps_api,
         resend_api,
-        stripe_api,
+        stripe,
         twilio_api,
     )
 
     app = FastAPI(title="NexJob sandbox", description="Local stand-ins for the providers NexJob calls.")
     app.state.context = context
     app.include_router(context.controls.router())
-    for module in (maps_api, gemini_api, anthropic_api, stripe_api, twilio_api, resend_api, inbox):
+    for module in (maps_api, gemini_api, anthropic_api, stripe, twilio_api, resend_api, inbox):
         app.include_router(module.router(context))
     return app
