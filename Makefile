@@ -8,11 +8,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: dev test browser lint lock bench clean
 
-$(STAMP): requirements.lock
+$(STAMP): requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "NexJob needs Python 3.11 ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements-dev.lock
 	touch $(STAMP)
 
 dev: $(STAMP)
@@ -31,9 +31,11 @@ browser:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-# After changing dependencies in pyproject.toml: pin them again (the lock names no index URLs).
+# After changing dependencies in pyproject.toml: pin them again (the locks name no index URLs).
+# requirements.lock is what production images install; requirements-dev.lock adds the test tools.
 lock: $(STAMP)
-	$(VENV)/bin/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile --quiet pyproject.toml --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 -o requirements-dev.lock
 
 bench: $(STAMP)
 	$(PY) bench/api.py

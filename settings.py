@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
@@ -52,9 +52,17 @@ class Settings(BaseSettings):
                 return "postgresql+psycopg://" + url.removeprefix(prefix)
         return url
 
-    @property
-    def is_production(self) -> bool:
-        return self.nexjob_env == "production"
+    @model_validator(mode="after")
+    def _real_providers_in_production(self):
+        # Without these the platform would fall back to the sandbox, whose signing secrets are public:
+        # anyone could forge a payment or an opt-out. AI keys may be missing: that AI provider is skipped.
+        if self.nexjob_env == "production":
+            required = ("database_url", "stripe_api_key", "stripe_webhook_secret", "twilio_account_sid",
+                        "twilio_auth_token", "resend_api_key", "google_maps_api_key")
+            missing = [name.upper() for name in required if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"NEXJOB_ENV=production needs {', '.join(missing)}")
+        return self
 
 
 @lru_cache

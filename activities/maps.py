@@ -7,6 +7,8 @@ from googlemaps import exceptions as maps_errors
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import is_final
+
 ADDRESS_NOT_FOUND = "AddressNotFound"
 MAPS_REJECTED = "MapsRejected"
 MAPS_ERRORS = [ADDRESS_NOT_FOUND, MAPS_REJECTED]
@@ -41,7 +43,7 @@ def _call(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except maps_errors.HTTPError as error:
-        if 400 <= int(error.status_code) < 500 and int(error.status_code) != 429:
+        if is_final(int(error.status_code)):
             raise ApplicationError(str(error), type=MAPS_REJECTED, non_retryable=True) from None
         raise
     except maps_errors.ApiError as error:

@@ -184,6 +184,8 @@ class PaymentsActivities:
             self._stripe.v1.checkout.sessions.create,
             params={
                 "mode": "payment",
+                # Card only: slower methods settle days later and need their own events handled.
+                "payment_method_types": ["card"],
                 "line_items": [
                     {
                         "quantity": 1,

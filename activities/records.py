@@ -34,6 +34,7 @@ class PaymentDetails:
     method: str
     received_on: str  # ISO date
     reference: str | None = None
+    amount_cents: int | None = None  # None: the whole balance
 
 
 @dataclass
@@ -87,31 +88,40 @@ class RecordsActivities:
         try:
             check_invoice_transition(invoice.status, target, by_provider=change.by_provider)
         except TransitionError as refused:
-            raise ApplicationError(str(refused), type=INVALID_TRANSITION, non_retryable=True) from None
+            # The current status rides along, so the workflow learns it (and ends if it is final).
+            raise ApplicationError(
+                str(refused), invoice.status.value, type=INVALID_TRANSITION, non_retryable=True
+            ) from None
         before = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
         now = utcnow()
-        invoice.status = target
+        action = _ACTIONS[target]
         if target == InvoiceStatus.sent:
-            invoice.sent_at = now
+            invoice.status, invoice.sent_at = target, now
         elif target == InvoiceStatus.void:
-            invoice.voided_at = now
+            invoice.status, invoice.voided_at = target, now
         elif target == InvoiceStatus.paid:
             balance = invoice.total_cents - invoice.amount_paid_cents
-            if balance > 0 and change.payment is not None:
+            details = change.payment
+            # By hand: the balance. From Stripe: what the customer actually paid.
+            amount = details.amount_cents if details and details.amount_cents is not None else balance
+            if amount > 0 and details is not None:
                 session.add(
                     Payment(
                         company_id=invoice.company_id,
                         invoice_id=invoice.id,
-                        amount_cents=balance,
-                        method=PaymentMethod(change.payment.method),
-                        reference=change.payment.reference,
-                        received_on=date.fromisoformat(change.payment.received_on),
+                        amount_cents=amount,
+                        method=PaymentMethod(details.method),
+                        reference=details.reference,
+                        received_on=date.fromisoformat(details.received_on),
                         recorded_by_id=_uuid_or_none(change.actor_user_id),
                         idempotency_key=change.step_key,
                     )
                 )
-            invoice.amount_paid_cents = invoice.total_cents
-            invoice.paid_at = now
+            invoice.amount_paid_cents += amount
+            if invoice.amount_paid_cents >= invoice.total_cents:
+                invoice.status, invoice.paid_at = target, now
+            else:
+                action = "record_partial_payment"  # money in, but a balance is still due
         session.add(invoice)
         after = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
         session.add(
@@ -121,7 +131,7 @@ class RecordsActivities:
                 actor=change.actor,
                 entity_type="invoice",
                 entity_id=invoice.id,
-                action=_ACTIONS[target],
+                action=action,
                 before=before,
                 after=after,
             )
@@ -129,7 +139,7 @@ class RecordsActivities:
         session.add(
             ActionLog(
                 company_id=invoice.company_id,
-                action=_ACTIONS[target],
+                action=action,
                 outcome=ActionOutcome.done,
                 reason=f"requested by {change.actor}",
                 entity_type="invoice",

@@ -101,7 +101,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     # proves the request came from our own pages.
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
-        if not secrets.compare_digest(sent, principal.csrf_token or ""):
+        if not secrets.compare_digest(sent.encode(), (principal.csrf_token or "").encode()):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header")
     return principal
 

@@ -1,12 +1,13 @@
 """Reaching an entity's workflow from a request: update-with-start, and its failures as HTTP answers."""
 
+import asyncio
 import logging
 
 from fastapi import HTTPException, status
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.records import INVALID_TRANSITION, NOT_FOUND
 from api.workflow_links import workflow_id
@@ -15,15 +16,25 @@ from temporal.search_attributes import for_entity
 from workflows.geocode import GeocodeInput, GeocodeWorkflow
 
 log = logging.getLogger(__name__)
+UPDATE_WAIT_SECONDS = 30
 
 
 async def update_with_start(
-    client: Client, entity_type: str, entity_id, company_id, run, run_input, update, update_input
+    client: Client,
+    entity_type: str,
+    entity_id,
+    company_id,
+    run,
+    run_input,
+    update,
+    update_input,
+    update_id: str | None = None,
 ):
     """Run `update` on the entity's workflow, starting the workflow first if it is not running.
 
     Answers 409 when the workflow refuses the change (with its reason), 422 when its validator rejects
-    the input, and 503 when Temporal cannot be reached; in each case nothing was changed.
+    the input, and 503 when Temporal cannot be reached; in each case nothing was changed. `update_id`
+    makes a repeated request (a redelivered webhook) the same update, answered once.
     """
     start = WithStartWorkflowOperation(
         run,
@@ -34,9 +45,18 @@ async def update_with_start(
         search_attributes=for_entity(str(company_id), entity_type, str(entity_id)),
     )
     try:
-        return await client.execute_update_with_start_workflow(
-            update, update_input, start_workflow_operation=start
+        return await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                update, update_input, start_workflow_operation=start, id=update_id
+            ),
+            UPDATE_WAIT_SECONDS,
         )
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_504_GATEWAY_TIMEOUT,
+            "the change was handed to its workflow but not confirmed in time (is the worker running?); "
+            "it may still happen, so check again before repeating it",
+        ) from None
     except WorkflowUpdateFailedError as failed:
         cause = _root_cause(failed)
         if isinstance(cause, ApplicationError) and cause.type == INVALID_TRANSITION:
@@ -47,6 +67,8 @@ async def update_with_start(
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, cause.message) from None
         raise
     except RPCError as unreachable:
+        if unreachable.status not in (RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED):
+            raise  # a real fault (say, a Temporal server without our search attributes): a 500 and a log
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"the workflow service is unavailable ({unreachable}); nothing was changed",

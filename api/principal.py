@@ -19,6 +19,3 @@ class Principal:
     @property
     def user_id(self) -> uuid.UUID | None:
         return self.user.id if self.user else None
-
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles

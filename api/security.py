@@ -9,7 +9,7 @@ from argon2.exceptions import InvalidHashError, VerifyMismatchError
 _hasher = PasswordHasher()
 API_KEY_PREFIX = "nxj_live_"
 
-# Verifying against this when the email is unknown keeps the response time the same either way.
+# Verifying against this when the email is unknown (or inactive) takes as long as a real check.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 

@@ -17,12 +17,14 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from temporalio.client import Client
 
 from devstack.postgres import embedded_url, ensure_database, start_embedded
 from devstack.seed import DEMO_OWNER_EMAIL, DEMO_PASSWORD, seed_demo
 from models.db import session_factory
 from settings import ROOT, get_settings
 from temporal.dev_server import start_dev_command
+from temporal.search_attributes import ensure_registered
 
 API_PORT = 8000
 SANDBOX_PORT = 8010
@@ -75,6 +77,10 @@ def wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: floa
         if time.monotonic() > deadline:
             sys.exit(f"{what} did not start listening on port {port} within {timeout:.0f} s")
         time.sleep(0.2)
+
+
+async def register_search_attributes(address: str, namespace: str) -> None:
+    await ensure_registered(await Client.connect(address, namespace=namespace), namespace)
 
 
 def migrate(url: str) -> None:
@@ -138,6 +144,7 @@ def main() -> None:
         else:
             temporal_address = os.environ["TEMPORAL_ADDRESS"]
             say(f"Temporal: using TEMPORAL_ADDRESS={temporal_address}")
+            asyncio.run(register_search_attributes(temporal_address, settings.temporal_namespace))
 
         env = os.environ | {"DATABASE_URL": database_url, "TEMPORAL_ADDRESS": temporal_address}
         sandbox_env = env | {

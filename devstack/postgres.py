@@ -26,11 +26,21 @@ def libpq_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+def _maintenance_dsn(url: str) -> str:
+    return libpq_dsn(make_url(url).set(database="postgres").render_as_string(hide_password=False))
+
+
+def drop_database(url: str) -> None:
+    with psycopg.connect(_maintenance_dsn(url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(make_url(url).database))
+        )
+
+
 def ensure_database(url: str, *, recreate: bool = False) -> None:
     """Create the database that `url` names if it is missing (dropping it first when `recreate`)."""
     target = make_url(url)
-    maintenance = libpq_dsn(target.set(database="postgres").render_as_string(hide_password=False))
-    with psycopg.connect(maintenance, autocommit=True) as conn:
+    with psycopg.connect(_maintenance_dsn(url), autocommit=True) as conn:
         name = sql.Identifier(target.database)
         if recreate:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))

@@ -813,9 +813,10 @@ async def insert_parents_first(session: AsyncSession, rows: list[SQLModel]) -> N
 async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> bool:
     """Create the demo company unless it exists; True when it created it."""
     async with sessions() as session, session.begin():
-        # Two processes starting at once (API and worker) must not both create the company.
+        # Two `make dev` seeds racing (say, against one shared DATABASE_URL) must not both create it.
         await session.exec(select(sa.func.pg_advisory_xact_lock(_SEED_LOCK)))
-        existing = await session.exec(select(Company.id).where(Company.name == DEMO_COMPANY_NAME))
+        # Found by its owner's login, which is unique and stays put when the company is renamed.
+        existing = await session.exec(select(User.id).where(User.email == DEMO_OWNER_EMAIL))
         if existing.first() is not None:
             return False
 

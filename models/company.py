@@ -49,6 +49,8 @@ class CompanyBase(SQLModel):
 
 class Company(CompanyBase, table=True):
     id: uuid.UUID = id_field()
+    # Inbound texts find their company by the number they were sent to: one company per number.
+    sms_number: str | None = Field(default=None, unique=True)
     next_invoice_number: int = 1001
     created_at: datetime = timestamp(nullable=False, default_now=True)
 

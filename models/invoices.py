@@ -22,6 +22,7 @@ class Invoice(InvoiceBase, table=True):
     __table_args__ = (UniqueConstraint("company_id", "number"),)
     id: uuid.UUID = id_field()
     company_id: uuid.UUID = company_field()
+    due_on: date  # set when the invoice is made
     number: int  # per company, from Company.next_invoice_number
     status: InvoiceStatus = Field(default=InvoiceStatus.draft, sa_type=enum_type(InvoiceStatus), index=True)
     currency: str = "usd"

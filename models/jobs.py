@@ -60,6 +60,7 @@ class JobCreate(JobBase):
 
 class JobUpdate(SQLModel):
     title: str | None = Field(default=None, min_length=1, max_length=200)
+    assigned_user_id: uuid.UUID | None = None
     description: str | None = None
     scheduled_start: UtcDateTime | None = None
     scheduled_end: UtcDateTime | None = None

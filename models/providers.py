@@ -1,5 +1,6 @@
 """State about the outside providers, shared by every API and worker process."""
 
+import uuid
 from datetime import datetime
 
 from sqlmodel import Field, SQLModel
@@ -16,6 +17,17 @@ class AiProviderState(SQLModel, table=True):
     open_until: datetime | None = timestamp()
     last_error: str | None = None
     updated_at: datetime = timestamp(nullable=False, default_now=True)
+
+
+class AiSlotLease(SQLModel, table=True):
+    """One of a company's concurrent-AI-call slots, taken for the length of a call. A row that outlived
+    `lease_until` (its worker died mid-call) is free to take again; nothing holds a connection meanwhile."""
+
+    __tablename__ = "ai_slot_lease"
+    company_id: uuid.UUID = Field(foreign_key="company.id", primary_key=True, ondelete="CASCADE")
+    slot: int = Field(primary_key=True)
+    holder: str  # a random id per call, so only the taker releases it
+    lease_until: datetime = timestamp(nullable=False)
 
 
 class WebhookEvent(SQLModel, table=True):

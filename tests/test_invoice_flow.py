@@ -1,5 +1,6 @@
 """The first end-to-end flow: API → Temporal update-with-start → worker → activity → PostgreSQL."""
 
+import asyncio
 import uuid
 
 from sqlmodel import select
@@ -78,7 +79,7 @@ async def test_marking_an_invoice_paid_by_hand_records_payment_audit_and_action_
     assert attributes.get(ENTITY_ID) == str(invoice_id)
 
 
-async def test_paid_invoice_cannot_be_voided_or_paid_again(tenant):
+async def test_paid_invoice_cannot_be_voided_or_paid_again(tenant, temporal_env):
     office = await tenant.client("owner")
     invoice = await _invoice(office, await _customer(office))
     await office.post(f"/v1/invoices/{invoice['id']}/mark-sent")
@@ -91,6 +92,14 @@ async def test_paid_invoice_cannot_be_voided_or_paid_again(tenant):
     assert again.status_code == 409 and "already paid" in again.json()["detail"]
     payments = (await office.get(f"/v1/invoices/{invoice['id']}/payments")).json()
     assert len(payments) == 1
+    # Each refused request's run learned the invoice is paid and ended, instead of waiting forever.
+    query = f"WorkflowId = 'invoice-{invoice['id']}' AND ExecutionStatus = 'Running'"
+    for _ in range(40):
+        open_runs = [run async for run in temporal_env.client.list_workflows(query)]
+        if not open_runs:
+            break
+        await asyncio.sleep(0.05)
+    assert open_runs == []
 
 
 async def test_void_invoice_cannot_be_paid(tenant):

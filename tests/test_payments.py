@@ -170,8 +170,8 @@ async def test_paying_online_marks_the_invoice_paid_through_its_workflow(tenant,
     assert paid["balance_due_cents"] == 0
 
 
-def _signed(payload: str, secret: str = sandbox_keys.STRIPE_WEBHOOK_SECRET) -> dict:
-    timestamp = int(time.time())
+def _signed(payload: str, secret: str = sandbox_keys.STRIPE_WEBHOOK_SECRET, age_seconds: int = 0) -> dict:
+    timestamp = int(time.time()) - age_seconds
     signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)
     return {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
 
@@ -194,6 +194,8 @@ async def test_forged_and_replayed_stripe_webhooks_change_nothing(tenant, paymen
                 "id": "cs_forged",
                 "object": "checkout.session",
                 "payment_intent": "pi_forged",
+                "payment_status": "paid",
+                "amount_total": 108,
                 "metadata": {"invoice_id": invoice["id"]},
                 "created": int(time.time()),
             }
@@ -232,6 +234,8 @@ async def test_a_payment_for_a_void_invoice_is_acknowledged_and_shown_to_the_off
             "object": {
                 "id": "cs_late",
                 "payment_intent": "pi_late",
+                "payment_status": "paid",
+                "amount_total": 108,
                 "metadata": {"invoice_id": invoice["id"]},
             }
         },
@@ -245,3 +249,59 @@ async def test_a_payment_for_a_void_invoice_is_acknowledged_and_shown_to_the_off
         await office.get("/v1/action-log", params={"entity_id": invoice["id"], "outcome": "failed"})
     ).json()
     assert "pi_late not booked" in actions["data"][0]["reason"]
+
+
+def _checkout_event(invoice_id: str, amount_cents: int) -> str:
+    session = {
+        "id": f"cs_{uuid.uuid4().hex[:12]}",
+        "object": "checkout.session",
+        "payment_intent": f"pi_{uuid.uuid4().hex[:12]}",
+        "payment_status": "paid",
+        "amount_total": amount_cents,
+        "metadata": {"invoice_id": invoice_id},
+    }
+    event = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "type": "checkout.session.completed",
+        "data": {"object": session},
+    }
+    return json.dumps(event)
+
+
+async def _sent_invoice(office, cents: int) -> dict:
+    customer = (await office.post("/v1/customers", json={"name": "Payer"})).json()["id"]
+    lines = [{"description": "Service", "unit_price_cents": cents, "taxable": False}]
+    invoice = (await office.post("/v1/invoices", json={"customer_id": customer, "line_items": lines})).json()
+    await office.post(f"/v1/invoices/{invoice['id']}/mark-sent")
+    return invoice
+
+
+async def test_an_old_signed_event_replayed_later_is_refused(tenant, api_url):
+    office = await tenant.client("owner")
+    invoice = await _sent_invoice(office, 5_000)
+    payload = _checkout_event(invoice["id"], 5_000)
+    async with httpx.AsyncClient() as client:
+        stale = await client.post(
+            f"{api_url}/webhooks/stripe", content=payload, headers=_signed(payload, age_seconds=3600)
+        )
+    assert stale.status_code == 400
+    assert (await office.get(f"/v1/invoices/{invoice['id']}")).json()["status"] == "sent"
+
+
+async def test_a_partial_online_payment_leaves_the_balance_open(tenant, api_url):
+    office = await tenant.client("owner")
+    invoice = await _sent_invoice(office, 10_000)
+    async with httpx.AsyncClient() as client:
+        for amount in (4_000, 6_000):
+            payload = _checkout_event(invoice["id"], amount)
+            response = await client.post(
+                f"{api_url}/webhooks/stripe", content=payload, headers=_signed(payload)
+            )
+            assert response.status_code == 200
+            if amount == 4_000:
+                partly = (await office.get(f"/v1/invoices/{invoice['id']}")).json()
+                assert (partly["status"], partly["balance_due_cents"]) == ("sent", 6_000)
+    paid = (await office.get(f"/v1/invoices/{invoice['id']}")).json()
+    assert (paid["status"], paid["balance_due_cents"]) == ("paid", 0)
+    amounts = [p["amount_cents"] for p in (await office.get(f"/v1/invoices/{invoice['id']}/payments")).json()]
+    assert sorted(amounts) == [4_000, 6_000]

@@ -1,5 +1,7 @@
 """CRUD behaviour users rely on: search, pricing from the catalogue, validation, refusing to lose history."""
 
+import asyncio
+
 import pytest
 
 
@@ -206,3 +208,44 @@ async def test_a_number_past_the_database_range_is_422(tenant):
     office = await tenant.client("manager")
     response = await office.post("/v1/services", json={"name": "Huge", "price_cents": 10**12})
     assert response.status_code == 422 and "out of range" in response.json()["detail"]
+
+
+async def test_clearing_company_settings_or_document_dates_is_422(tenant):
+    owner = await tenant.client("owner")
+    for field in ("timezone", "brand_colour", "currency", "name"):
+        response = await owner.patch("/v1/company", json={field: None})
+        assert response.status_code == 422, (field, response.text)
+    customer = (await owner.post("/v1/customers", json={"name": "Dates"})).json()["id"]
+    quote = (await owner.post("/v1/quotes", json={"customer_id": customer, "title": "Q"})).json()
+    invoice = (await owner.post("/v1/invoices", json={"customer_id": customer})).json()
+    assert (await owner.patch(f"/v1/quotes/{quote['id']}", json={"expires_on": None})).status_code == 422
+    assert (await owner.patch(f"/v1/invoices/{invoice['id']}", json={"due_on": None})).status_code == 422
+    assert (await owner.get("/v1/quotes")).status_code == 200 and (
+        await owner.get("/v1/invoices")
+    ).status_code == 200
+
+
+async def test_a_customer_with_a_lead_is_not_deleted(tenant):
+    office = await tenant.client("manager")
+    customer = (await office.post("/v1/customers", json={"name": "From a lead"})).json()["id"]
+    await office.post("/v1/leads", json={"name": "From a lead", "customer_id": customer})
+    assert (await office.delete(f"/v1/customers/{customer}")).status_code == 409
+
+
+async def test_jobs_are_assigned_and_reassigned_by_patch(tenant):
+    office = await tenant.client("manager")
+    customer = (await office.post("/v1/customers", json={"name": "Assign"})).json()["id"]
+    job = (await office.post("/v1/jobs", json={"customer_id": customer, "title": "Fix"})).json()
+    tech = str(tenant.users["tech"].id)
+    assigned = await office.patch(f"/v1/jobs/{job['id']}", json={"assigned_user_id": tech})
+    assert assigned.json()["assigned_user_id"] == tech
+
+
+async def test_invoices_created_at_the_same_moment_get_distinct_consecutive_numbers(tenant):
+    office = await tenant.client("owner")
+    customer = (await office.post("/v1/customers", json={"name": "Busy"})).json()["id"]
+    created = await asyncio.gather(
+        *(office.post("/v1/invoices", json={"customer_id": customer}) for _ in range(5))
+    )
+    numbers = sorted(r.json()["number"] for r in created)
+    assert numbers == list(range(numbers[0], numbers[0] + 5))

@@ -1,7 +1,6 @@
 """Another company's ids answer 404 on every route, and its rows never show up in lists."""
 
 import re
-import uuid
 
 from models.enums import ApiKeyScope
 
@@ -74,8 +73,9 @@ async def test_every_route_answers_404_for_another_companys_ids(app, tenant, oth
 
 async def test_lists_show_only_the_callers_company(tenant, other_tenant, sessions):
     await _records_of(tenant, sessions)
+    owner = await tenant.client("owner")
     intruder = await other_tenant.client("owner")
-    for path in (
+    paths = (
         "/v1/customers",
         "/v1/services",
         "/v1/quotes",
@@ -86,10 +86,14 @@ async def test_lists_show_only_the_callers_company(tenant, other_tenant, session
         "/v1/suppliers",
         "/v1/api-keys",
         "/v1/audit-log",
-    ):
-        body = (await intruder.get(path)).json()
-        rows = body if isinstance(body, list) else body["data"]
-        assert rows == [], f"{path} leaked {rows}"
+    )
+
+    def rows(body):
+        return body if isinstance(body, list) else body["data"]
+
+    for path in paths:
+        assert rows((await owner.get(path)).json()), f"{path}: the owning company sees nothing"
+        assert rows((await intruder.get(path)).json()) == [], f"{path} leaked to another company"
     team = (await intruder.get("/v1/team")).json()["data"]
     assert {m["email"] for m in team} == {u.email for u in other_tenant.users.values()}
 
@@ -114,14 +118,16 @@ async def test_pointing_at_another_companys_record_is_a_422_on_that_field(tenant
     assert response.json()["detail"][0]["loc"] == ["body", "line_items", 0, "service_id"]
 
 
-async def test_api_key_of_one_company_cannot_reach_another(tenant, other_tenant, sessions):
+async def test_api_key_of_one_company_cannot_reach_another(http, tenant, other_tenant, sessions):
     theirs = await _records_of(tenant, sessions)
     owner = await other_tenant.client("owner")
     key = (await owner.post("/v1/api-keys", json={"name": "ci", "scope": ApiKeyScope.read_write})).json()[
         "key"
     ]
-    response = await owner.get(
-        f"/v1/customers/{theirs['customer_id']}", headers={"Authorization": f"Bearer {key}"}
-    )
-    assert response.status_code == 404
-    assert uuid.UUID(theirs["customer_id"])  # the id was real, only not theirs
+    auth = {"Authorization": f"Bearer {key}"}
+    assert (await http.get(f"/v1/customers/{theirs['customer_id']}", headers=auth)).status_code == 404
+    assert (
+        await http.patch(f"/v1/customers/{theirs['customer_id']}", json={"name": "x"}, headers=auth)
+    ).status_code == 404
+    own = (await http.post("/v1/customers", json={"name": "Mine"}, headers=auth)).json()["id"]
+    assert (await http.get(f"/v1/customers/{own}", headers=auth)).status_code == 200

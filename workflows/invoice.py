@@ -7,8 +7,8 @@ Updates (each answers with the persisted `InvoiceSnapshot`, or fails with `Inval
 - `mark_sent(StatusChangeInput)`: the invoice went out by hand.
 - `mark_paid(MarkPaidInput)`: cash, check or other payment received; records the payment.
 - `void(StatusChangeInput)`: cancel the invoice but keep it on record.
-- `record_provider_payment(ProviderPaymentInput)`: Stripe reports the invoice paid online; settles it
-  even from Draft (the money has moved).
+- `record_provider_payment(ProviderPaymentInput)`: Stripe reports a payment online; settles the invoice
+  even from Draft (the money has moved), or records a partial payment and leaves it open.
 Queries:
 - `status()`: the last status this workflow wrote, or None before its first change.
 
@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import (
@@ -37,7 +38,7 @@ RECORDS_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10), non_retryable_error_types=[INVALID_TRANSITION, NOT_FOUND]
 )
 FINAL = {InvoiceStatus.paid.value, InvoiceStatus.void.value}
-MANUAL_METHODS = {m.value for m in PaymentMethod}
+PAYMENT_METHODS = {m.value for m in PaymentMethod}
 
 
 @dataclass
@@ -66,6 +67,7 @@ class ProviderPaymentInput:
     payment_reference: str  # Stripe's payment intent id
     received_on: str  # ISO date
     method: str = "card"
+    amount_cents: int | None = None  # what was paid; a partial payment leaves the invoice open
 
 
 @workflow.defn
@@ -102,7 +104,7 @@ class InvoiceWorkflow:
 
     @mark_paid.validator
     def _validate_mark_paid(self, paid: MarkPaidInput) -> None:
-        if paid.method not in MANUAL_METHODS:
+        if paid.method not in PAYMENT_METHODS:
             raise ValueError(f"unknown payment method {paid.method!r}")
 
     @workflow.update
@@ -111,7 +113,7 @@ class InvoiceWorkflow:
 
     @workflow.update
     async def record_provider_payment(self, paid: ProviderPaymentInput) -> InvoiceSnapshot:
-        payment = PaymentDetails(paid.method, paid.received_on, paid.payment_reference)
+        payment = PaymentDetails(paid.method, paid.received_on, paid.payment_reference, paid.amount_cents)
         return await self._change(InvoiceStatus.paid, "stripe", None, payment, by_provider=True)
 
     async def _change(
@@ -123,22 +125,33 @@ class InvoiceWorkflow:
         by_provider: bool = False,
     ) -> InvoiceSnapshot:
         info = workflow.info()
+        change = ChangeInvoiceStatus(
+            invoice_id=self._input.invoice_id,
+            company_id=self._input.company_id,
+            target=target.value,
+            actor=actor,
+            actor_user_id=actor_user_id,
+            workflow_id=info.workflow_id,
+            step_key=f"{info.workflow_id}/{workflow.current_update_info().id}",
+            payment=payment,
+            by_provider=by_provider,
+        )
         async with self._lock:
-            snapshot = await workflow.execute_activity_method(
-                RecordsActivities.change_invoice_status,
-                ChangeInvoiceStatus(
-                    invoice_id=self._input.invoice_id,
-                    company_id=self._input.company_id,
-                    target=target.value,
-                    actor=actor,
-                    actor_user_id=actor_user_id,
-                    workflow_id=info.workflow_id,
-                    step_key=f"{info.workflow_id}/{workflow.current_update_info().id}",
-                    payment=payment,
-                    by_provider=by_provider,
-                ),
-                start_to_close_timeout=timedelta(seconds=15),
-                retry_policy=RECORDS_RETRY,
-            )
+            try:
+                snapshot = await workflow.execute_activity_method(
+                    RecordsActivities.change_invoice_status,
+                    change,
+                    start_to_close_timeout=timedelta(seconds=15),
+                    # A person waits on this answer: give up (and tell them) rather than hang.
+                    schedule_to_close_timeout=timedelta(minutes=1),
+                    retry_policy=RECORDS_RETRY,
+                )
+            except ActivityError as failed:
+                refusal = failed.cause
+                if isinstance(refusal, ApplicationError) and refusal.type == INVALID_TRANSITION:
+                    # Refused: learn the current status, so a run on a paid or void invoice ends.
+                    # (Refusals recorded before the status rode along carry no details.)
+                    self._status = refusal.details[0] if refusal.details else self._status
+                raise
             self._status = snapshot.status
             return snapshot

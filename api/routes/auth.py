@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, EmailStr
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import delete, func, select
@@ -48,7 +49,11 @@ async def login(body: LoginRequest, response: Response, session: SessionDep, set
             headers={"Retry-After": str(wait)},
         )
     user = (await session.exec(select(User).where(func.lower(User.email) == email))).first()
-    if user is None or not user.active or not verify_password(body.password, user.password_hash):
+    # Always verify (against a dummy hash for unknown emails) so timing does not tell which emails
+    # exist; argon2 is slow on purpose, so it runs off the event loop.
+    known_hash = user.password_hash if user and user.active else None
+    password_ok = await run_in_threadpool(verify_password, body.password, known_hash)
+    if not password_ok:
         throttle.failures += 1
         over = throttle.failures - settings.login_free_attempts
         if over >= 0:

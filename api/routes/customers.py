@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import exists, or_, select
 
 from api.crud import Page, PageDep, create_owned, delete_owned, fetch_page, update_owned
@@ -14,6 +15,8 @@ from models.base import utcnow
 from models.customers import Customer, CustomerCreate, CustomerPublic, CustomerUpdate
 from models.invoices import Invoice
 from models.jobs import Job
+from models.leads import Lead
+from models.logs import MessageLog
 from models.quotes import Quote
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -76,10 +79,9 @@ async def update_customer(
 ):
     """Change a customer's details, consent or active flag; a new address gets new coordinates."""
     customer = await get_owned(session, Customer, customer_id, principal)
-    if body.sms_consent is not None and body.sms_consent != customer.sms_consent:
-        body.sms_consent_source = body.sms_consent_source or "office"
-        customer.sms_consent_at = utcnow()
     changes = body.model_dump(exclude_unset=True)
+    if changes.get("sms_consent") is not None and changes["sms_consent"] != customer.sms_consent:
+        changes |= {"sms_consent_at": utcnow(), "sms_consent_source": body.sms_consent_source or "office"}
     if "address" in changes and "lat" not in changes:
         changes |= {"lat": None, "lng": None}  # the old address's point is wrong for the new one
     await update_owned(session, principal, customer, changes)
@@ -93,12 +95,24 @@ async def update_customer(
 async def delete_customer(customer_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
     """Delete a customer who has no quotes, jobs or invoices; anyone with history is deactivated instead."""
     customer = await get_owned(session, Customer, customer_id, principal)
-    for model, what in ((Job, "jobs"), (Quote, "quotes"), (Invoice, "invoices")):
+    history = (
+        (Job, "jobs"),
+        (Quote, "quotes"),
+        (Invoice, "invoices"),
+        (Lead, "leads"),
+        (MessageLog, "messages"),
+    )
+    for model, what in history:
         if (await session.exec(select(exists().where(model.customer_id == customer.id)))).one():
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
                 f"{customer.name} has {what} on record, so deleting would lose history; "
                 "deactivate the customer instead (PATCH active=false)",
             )
-    await delete_owned(session, principal, customer)
-    await session.commit()
+    try:
+        await delete_owned(session, principal, customer)
+        await session.commit()
+    except IntegrityError:  # history recorded since the check above
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "the customer now has history; deactivate instead"
+        ) from None

@@ -3,7 +3,9 @@
 import uuid
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import func, select
 
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
@@ -45,16 +47,20 @@ async def add_member(body: UserCreate, principal: OwnerOrAdmin, session: Session
     """Add a team member with a first password they can sign in with."""
     _check_may_grant(principal, body.role)
     email = body.email.lower()
+    taken = RequestValidationError(
+        [{"loc": ["body", "email"], "msg": "this email cannot be used", "type": "unique"}]
+    )
     if (await session.exec(select(User.id).where(func.lower(User.email) == email))).first():
-        raise RequestValidationError(
-            [{"loc": ["body", "email"], "msg": "this email already has an account", "type": "unique"}]
-        )
+        raise taken
     values = body.model_dump(exclude={"password"}) | {
         "email": email,
-        "password_hash": hash_password(body.password),
+        "password_hash": await run_in_threadpool(hash_password, body.password),
     }
-    user = await create_owned(session, principal, User, values)
-    await session.commit()
+    try:
+        user = await create_owned(session, principal, User, values)
+        await session.commit()
+    except IntegrityError:  # the same email added at the same moment
+        raise taken from None
     return user
 
 
