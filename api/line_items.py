@@ -1,16 +1,58 @@
-"""Turning line items from a request into rows, and rows into priced public lines."""
+"""Line items of quotes, jobs and invoices: from a request into rows, and rows into priced public lines.
+
+A document's stored totals are written only here, by `replace_lines`, through the one pricing function.
+"""
 
 from collections.abc import Sequence
 
 from fastapi.exceptions import RequestValidationError
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.principal import Principal
 from models.catalog import Service
 from models.enums import OptionGroup
-from models.line_items import LineItemIn, LineItemPublic
+from models.invoices import Invoice
+from models.jobs import Job
+from models.line_items import InvoiceLineItem, JobLineItem, LineItemIn, LineItemPublic, QuoteLineItem
 from models.money import Totals, compute_totals
+from models.quotes import Quote
+
+# Each document's line table and the column pointing back at the document.
+LINE_TABLES: dict[type, tuple[type[SQLModel], str]] = {
+    Quote: (QuoteLineItem, "quote_id"),
+    Job: (JobLineItem, "job_id"),
+    Invoice: (InvoiceLineItem, "invoice_id"),
+}
+
+
+def _pricing(document) -> tuple[int, OptionGroup | None]:
+    # Jobs carry no tax rate or tiers: their lines are priced untaxed, everything counted.
+    return getattr(document, "tax_rate_bps", 0), getattr(document, "chosen_option_group", None)
+
+
+async def public_lines(session: AsyncSession, document) -> list[LineItemPublic]:
+    table, key = LINE_TABLES[type(document)]
+    rows = (await session.exec(select(table).where(getattr(table, key) == document.id))).all()
+    lines, _ = priced_lines(rows, *_pricing(document))
+    return lines
+
+
+async def replace_lines(
+    session: AsyncSession, principal: Principal, document, items: Sequence[LineItemIn]
+) -> None:
+    """Replace every line of `document` and, for quotes and invoices, its stored totals."""
+    table, key = LINE_TABLES[type(document)]
+    await session.exec(delete(table).where(getattr(table, key) == document.id))
+    rows = await build_lines(
+        session, principal, items, table, allow_optional=isinstance(document, Quote), **{key: document.id}
+    )
+    session.add_all(rows)
+    if hasattr(document, "total_cents"):
+        _, totals = priced_lines(rows, *_pricing(document))
+        document.subtotal_cents = totals.subtotal_cents
+        document.tax_cents = totals.tax_cents
+        document.total_cents = totals.total_cents
 
 
 async def build_lines(

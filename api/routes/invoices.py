@@ -4,12 +4,12 @@ import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
-from sqlmodel import delete, select
+from sqlmodel import select
 
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
 from api.deps import OfficeStaff, SessionDep, SettingsDep, TemporalDep
 from api.flows import update_with_start
-from api.line_items import build_lines, priced_lines
+from api.line_items import public_lines, replace_lines
 from api.principal import Principal
 from api.tenancy import get_owned, owned
 from api.workflow_links import workflow_id, workflow_url
@@ -25,7 +25,6 @@ from models.invoices import (
     Payment,
     PaymentPublic,
 )
-from models.line_items import InvoiceLineItem
 from models.time import company_today
 from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, StatusChangeInput
 
@@ -33,26 +32,13 @@ router = APIRouter(prefix="/invoices", tags=["invoices"])
 
 
 async def _public(session, settings, invoice: Invoice) -> InvoicePublic:
-    stmt = select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id)
-    rows = (await session.exec(stmt)).all()
     wf_id = workflow_id("invoice", invoice.id)
-    update = {"workflow_id": wf_id, "workflow_url": workflow_url(settings, wf_id)}
-    update["line_items"], _ = priced_lines(rows, invoice.tax_rate_bps)
+    update = {
+        "workflow_id": wf_id,
+        "workflow_url": workflow_url(settings, wf_id),
+        "line_items": await public_lines(session, invoice),
+    }
     return InvoicePublic.model_validate(invoice, update=update)
-
-
-async def _replace_lines(session, principal, invoice: Invoice, items) -> None:
-    await session.exec(delete(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id))
-    rows = await build_lines(
-        session, principal, items, InvoiceLineItem, allow_optional=False, invoice_id=invoice.id
-    )
-    session.add_all(rows)
-    _, totals = priced_lines(rows, invoice.tax_rate_bps)
-    invoice.subtotal_cents, invoice.tax_cents, invoice.total_cents = (
-        totals.subtotal_cents,
-        totals.tax_cents,
-        totals.total_cents,
-    )
 
 
 @router.get("", response_model=Page[InvoiceSummary])
@@ -90,7 +76,7 @@ async def create_invoice(
     }
     invoice = await create_owned(session, principal, Invoice, values)
     company.next_invoice_number += 1
-    await _replace_lines(session, principal, invoice, body.line_items)
+    await replace_lines(session, principal, invoice, body.line_items)
     await session.commit()
     return await _public(session, settings, invoice)
 
@@ -121,7 +107,7 @@ async def update_invoice(
         session, principal, invoice, body.model_dump(exclude_unset=True, exclude={"line_items"})
     )
     if body.line_items is not None:
-        await _replace_lines(session, principal, invoice, body.line_items)
+        await replace_lines(session, principal, invoice, body.line_items)
     await session.commit()
     return await _public(session, settings, invoice)
 

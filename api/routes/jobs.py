@@ -6,19 +6,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
-from sqlmodel import delete, select
 
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep, TemporalDep
 from api.flows import geocode_later, needs_geocoding
-from api.line_items import build_lines, priced_lines
+from api.line_items import public_lines, replace_lines
 from api.principal import Principal
 from api.tenancy import check_references, get_owned, owned
 from api.workflow_links import workflow_id, workflow_url
 from models.customers import Customer
 from models.enums import JobStatus, Role
 from models.jobs import Job, JobCreate, JobPublic, JobSummary, JobUpdate, window_error
-from models.line_items import JobLineItem
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -49,18 +47,13 @@ async def _get_visible(session, job_id: uuid.UUID, principal: Principal) -> Job:
 
 
 async def _public(session, settings, job: Job) -> JobPublic:
-    rows = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
     wf_id = workflow_id("job", job.id)
-    update = {"workflow_id": wf_id, "workflow_url": workflow_url(settings, wf_id)}
-    update["line_items"], _ = priced_lines(rows, tax_rate_bps=0)
+    update = {
+        "workflow_id": wf_id,
+        "workflow_url": workflow_url(settings, wf_id),
+        "line_items": await public_lines(session, job),
+    }
     return JobPublic.model_validate(job, update=update)
-
-
-async def _replace_lines(session, principal, job: Job, items) -> None:
-    await session.exec(delete(JobLineItem).where(JobLineItem.job_id == job.id))
-    session.add_all(
-        await build_lines(session, principal, items, JobLineItem, allow_optional=False, job_id=job.id)
-    )
 
 
 @router.get("", response_model=Page[JobSummary])
@@ -111,7 +104,7 @@ async def create_job(
             "lng": customer.lng,
         }
     job = await create_owned(session, principal, Job, values)
-    await _replace_lines(session, principal, job, body.line_items)
+    await replace_lines(session, principal, job, body.line_items)
     await session.commit()
     if job.address and job.lat is None:
         await geocode_later(client, "job", job)
@@ -147,7 +140,7 @@ async def update_job(
         changes |= {"lat": None, "lng": None}  # the old address's point is wrong for the new one
     await update_owned(session, principal, job, changes)
     if body.line_items is not None:
-        await _replace_lines(session, principal, job, body.line_items)
+        await replace_lines(session, principal, job, body.line_items)
     await session.commit()
     if needs_geocoding(job, changes):
         await geocode_later(client, "job", job)

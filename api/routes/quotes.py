@@ -4,15 +4,13 @@ import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
-from sqlmodel import delete, select
 
 from api.crud import Page, PageDep, create_owned, fetch_page, record_audit, snapshot, update_owned
 from api.deps import OfficeStaff, SessionDep
-from api.line_items import build_lines, priced_lines
+from api.line_items import public_lines, replace_lines
 from api.tenancy import get_owned, owned
 from models.company import Company
 from models.enums import QuoteStatus
-from models.line_items import QuoteLineItem
 from models.quotes import QUOTE_VALID_DAYS, Quote, QuoteCreate, QuotePublic, QuoteSummary, QuoteUpdate
 from models.time import company_today
 
@@ -20,21 +18,7 @@ router = APIRouter(prefix="/quotes", tags=["quotes"])
 
 
 async def _public(session, quote: Quote) -> QuotePublic:
-    rows = (await session.exec(select(QuoteLineItem).where(QuoteLineItem.quote_id == quote.id))).all()
-    lines, _ = priced_lines(rows, quote.tax_rate_bps, quote.chosen_option_group)
-    return QuotePublic.model_validate(quote, update={"line_items": lines})
-
-
-async def _replace_lines(session, principal, quote: Quote, items) -> None:
-    await session.exec(delete(QuoteLineItem).where(QuoteLineItem.quote_id == quote.id))
-    rows = await build_lines(session, principal, items, QuoteLineItem, allow_optional=True, quote_id=quote.id)
-    session.add_all(rows)
-    _, totals = priced_lines(rows, quote.tax_rate_bps, quote.chosen_option_group)
-    quote.subtotal_cents, quote.tax_cents, quote.total_cents = (
-        totals.subtotal_cents,
-        totals.tax_cents,
-        totals.total_cents,
-    )
+    return QuotePublic.model_validate(quote, update={"line_items": await public_lines(session, quote)})
 
 
 @router.get("", response_model=Page[QuoteSummary])
@@ -62,7 +46,7 @@ async def create_quote(body: QuoteCreate, principal: OfficeStaff, session: Sessi
     values = body.model_dump(exclude={"line_items"}) | {"tax_rate_bps": company.tax_rate_bps}
     values["expires_on"] = body.expires_on or company_today(company) + timedelta(days=QUOTE_VALID_DAYS)
     quote = await create_owned(session, principal, Quote, values)
-    await _replace_lines(session, principal, quote, body.line_items)
+    await replace_lines(session, principal, quote, body.line_items)
     await session.commit()
     return await _public(session, quote)
 
@@ -84,7 +68,7 @@ async def update_quote(quote_id: uuid.UUID, body: QuoteUpdate, principal: Office
     before = snapshot(quote, {"subtotal_cents", "tax_cents", "total_cents"})
     await update_owned(session, principal, quote, body.model_dump(exclude_unset=True, exclude={"line_items"}))
     if body.line_items is not None:
-        await _replace_lines(session, principal, quote, body.line_items)
+        await replace_lines(session, principal, quote, body.line_items)
         record_audit(
             session,
             principal,
