@@ -1,7 +1,6 @@
 """The demo seed: created once, complete enough to explore, and priced the way the product prices."""
 
 import uuid
-from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -19,6 +18,7 @@ from models.jobs import Job
 from models.line_items import InvoiceLineItem, JobLineItem, QuoteLineItem
 from models.money import compute_totals
 from models.quotes import Quote
+from models.time import company_today
 
 
 async def _demo_company_id(sessions) -> uuid.UUID | None:
@@ -127,6 +127,8 @@ async def test_totals_match_the_lines(sessions, demo):
 
 async def test_paid_invoices_have_a_payment_and_overdue_ones_are_past_due(sessions, demo):
     payments = {p.invoice_id: p for p in await _all(sessions, Payment, demo)}
+    async with sessions() as session:
+        today = company_today(await session.get(Company, demo))
     for invoice in await _all(sessions, Invoice, demo):
         if invoice.status == InvoiceStatus.paid:
             assert invoice.amount_paid_cents == invoice.total_cents
@@ -134,7 +136,7 @@ async def test_paid_invoices_have_a_payment_and_overdue_ones_are_past_due(sessio
         else:
             assert invoice.id not in payments
         if invoice.status == InvoiceStatus.overdue:
-            assert invoice.due_on < date.today()
+            assert invoice.due_on < today
 
 
 async def test_scheduled_jobs_go_to_technicians_with_the_skills(sessions, demo):
