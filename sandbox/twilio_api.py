@@ -3,7 +3,9 @@
 Served under /twilio/2010-04-01/Accounts/{AccountSid} (the SDK's https://api.twilio.com is rewritten to
 {sandbox}/twilio), with HTTP basic auth by the sandbox's account SID and auth token:
 - `POST /Messages.json` (To, From or MessagingServiceSid, Body, MediaUrl, StatusCallback) → 201, queued
-- `GET /Messages.json` (To, From, DateSent, DateSent<, DateSent>, PageSize, Page), `GET /Messages/{Sid}.json`
+- `GET /Messages.json` (To, From, DateSent, DateSent<, DateSent>, PageSize, Page), newest first; as on Twilio,
+  the DateSent filters match the sent date, so a text not yet sent is never among their results
+- `GET /Messages/{Sid}.json`
 Twilio's magic test numbers refuse as Twilio does: To +15005550001 → 21211 (not a valid number), …0002 →
 21612 (unreachable), …0003 → 21408 (region not enabled), …0004 → 21610 (unsubscribed), …0009 → 21614 (not a
 mobile); From +15005550001 → 21212. Accepted texts go sent → delivered ~50 ms apart (To +15005550010 ends
@@ -296,6 +298,7 @@ class TwilioSandbox:
     def listing(self, request: Request, account_sid: str) -> dict:
         query = request.query_params
         filters = {k: query[k] for k in ("To", "From", "DateSent", "DateSent<", "DateSent>") if query.get(k)}
+        dated = [op for op in ("", "<", ">") if f"DateSent{op}" in filters]
         found = []
         for sid, message in sorted(
             self.messages.items(), key=lambda item: self.created[item[0]], reverse=True
@@ -304,13 +307,12 @@ class TwilioSandbox:
                 continue
             if filters.get("From", message["from"]) != message["from"]:
                 continue
-            # Not yet sent: its creation time stands in, so a just-queued text is found too.
-            when = self.sent.get(sid) or self.created[sid]
-            if all(
-                self._date_matches(when, op, filters[f"DateSent{op}"])
-                for op in ("", "<", ">")
-                if f"DateSent{op}" in filters
-            ):
+            # As Twilio does, the DateSent filters look at the sent date, which a text still queued (or
+            # accepted) does not have: any DateSent filter leaves it out.
+            when = self.sent.get(sid)
+            if dated and when is None:
+                continue
+            if all(self._date_matches(when, op, filters[f"DateSent{op}"]) for op in dated):
                 found.append(message)
         size = min(max(int(query.get("PageSize") or 50), 1), 1000)
         page = max(int(query.get("Page") or 0), 0)

@@ -17,14 +17,15 @@ from twilio.request_validator import RequestValidator
 
 from activities.action_log import ActionRecord, record_action
 from activities.clients import stripe_webhook_secret, twilio_auth_token
+from activities.messaging import TWILIO_STATUSES, apply_twilio_status, lock_twilio_sid
 from api.crud import record_audit
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.flows import update_with_start
 from api.principal import Principal
 from models.base import utcnow
-from models.company import Company
+from models.company import Company, User
 from models.customers import Customer
-from models.enums import ActionOutcome, MessageStatus, Role
+from models.enums import ActionOutcome, Role
 from models.invoices import Invoice
 from models.logs import MessageLog
 from models.providers import WebhookEvent
@@ -33,26 +34,9 @@ from workflows.invoice import InvoiceInput, InvoiceWorkflow, ProviderPaymentInpu
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], include_in_schema=False)
 log = logging.getLogger(__name__)
 
+STRIPE_TOLERANCE_SECONDS = 300
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 OPT_IN = {"START", "YES", "UNSTOP"}
-# Delivery moves one way; a late "sent" callback must not undo "delivered".
-_STATUS_RANK = {
-    MessageStatus.pending: 0,
-    MessageStatus.queued: 1,
-    MessageStatus.sent: 2,
-    MessageStatus.delivered: 3,
-    MessageStatus.undelivered: 3,
-    MessageStatus.failed: 3,
-}
-_TWILIO_STATUSES = {
-    "accepted": MessageStatus.queued,
-    "queued": MessageStatus.queued,
-    "sending": MessageStatus.queued,
-    "sent": MessageStatus.sent,
-    "delivered": MessageStatus.delivered,
-    "undelivered": MessageStatus.undelivered,
-    "failed": MessageStatus.failed,
-}
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -72,20 +56,25 @@ async def stripe_event(request: Request, session: SessionDep, settings: Settings
     payload = await request.body()
     try:
         stripe.WebhookSignature.verify_header(
-            payload.decode(), request.headers.get("stripe-signature", ""), stripe_webhook_secret(settings)
+            payload.decode(),
+            request.headers.get("stripe-signature", ""),
+            stripe_webhook_secret(settings),
+            tolerance=STRIPE_TOLERANCE_SECONDS,  # an old signed event replayed later is refused
         )
         event = json.loads(payload)
     except (ValueError, UnicodeDecodeError, stripe.SignatureVerificationError):
         raise HTTPException(400, "invalid Stripe signature") from None
     if not await _first_time(session, "stripe", event["id"]):
         return {"received": True, "duplicate": True}
-    if event["type"] == "checkout.session.completed":
-        await _invoice_paid_online(session, client, event["data"]["object"])
+    checkout = event["data"]["object"]
+    # "paid": card money has arrived (slower methods complete later and are not offered yet).
+    if event["type"] == "checkout.session.completed" and checkout.get("payment_status") == "paid":
+        await _invoice_paid_online(session, client, event["id"], checkout)
     await session.commit()
     return {"received": True}
 
 
-async def _invoice_paid_online(session, client, checkout: dict) -> None:
+async def _invoice_paid_online(session, client, event_id: str, checkout: dict) -> None:
     invoice_id = (checkout.get("metadata") or {}).get("invoice_id")
     invoice = await session.get(Invoice, uuid.UUID(invoice_id)) if invoice_id else None
     if invoice is None:
@@ -95,6 +84,7 @@ async def _invoice_paid_online(session, client, checkout: dict) -> None:
     paid = ProviderPaymentInput(
         payment_reference=checkout.get("payment_intent") or checkout["id"],
         received_on=received_on.isoformat(),
+        amount_cents=checkout.get("amount_total"),
     )
     try:
         await update_with_start(
@@ -106,6 +96,8 @@ async def _invoice_paid_online(session, client, checkout: dict) -> None:
             InvoiceInput(invoice_id=str(invoice.id), company_id=str(invoice.company_id)),
             InvoiceWorkflow.record_provider_payment,
             paid,
+            # The event's id as the update's: a redelivery is the same update, answered the same.
+            update_id=f"stripe-{event_id}",
         )
     except HTTPException as refused:
         if refused.status_code != 409:
@@ -129,7 +121,10 @@ async def _invoice_paid_online(session, client, checkout: dict) -> None:
 
 async def _verified_twilio_form(request: Request, settings) -> dict:
     form = dict(await request.form())
-    url = f"{settings.public_url}{request.url.path}"
+    # Twilio signs the exact URL it called: our public address, the path, and any query string.
+    url = settings.public_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
     signature = request.headers.get("x-twilio-signature", "")
     if not RequestValidator(twilio_auth_token(settings)).validate(url, form, signature):
         raise HTTPException(400, "invalid Twilio signature")
@@ -140,17 +135,17 @@ async def _verified_twilio_form(request: Request, settings) -> dict:
 async def twilio_status(request: Request, session: SessionDep, settings: SettingsDep):
     form = await _verified_twilio_form(request, settings)
     sid, reported = form.get("MessageSid", ""), form.get("MessageStatus", "")
-    status = _TWILIO_STATUSES.get(reported)
-    if status is None or not await _first_time(session, "twilio", f"{sid}:{reported}"):
+    if not sid or reported not in TWILIO_STATUSES:
         return Response(status_code=204)
+    # The event is recorded even when no row has this sid yet (the callback beat send_sms saving it):
+    # send_sms applies it when it saves the sid. The lock keeps the two from missing each other.
+    if not await _first_time(session, "twilio", f"{sid}:{reported}"):
+        return Response(status_code=204)
+    await lock_twilio_sid(session, sid)
     message = (
         await session.exec(select(MessageLog).where(MessageLog.provider_id == sid).with_for_update())
     ).first()
-    if message is not None and _STATUS_RANK[status] > _STATUS_RANK[message.status]:
-        message.status = status
-        if form.get("ErrorCode"):
-            message.error = f"Twilio error {form['ErrorCode']}"
-        message.updated_at = utcnow()
+    if message is not None and apply_twilio_status(message, reported, form.get("ErrorCode")):
         session.add(message)
     await session.commit()
     return Response(status_code=204)
@@ -158,12 +153,18 @@ async def twilio_status(request: Request, session: SessionDep, settings: Setting
 
 @router.post("/twilio/inbound")
 async def twilio_inbound(request: Request, session: SessionDep, settings: SettingsDep):
-    """STOP and START replies set the sender's SMS consent with each company that texts from that number."""
+    """STOP and START replies set the sender's SMS consent with each company that texts from that number:
+    the company's own number or one of its technicians' numbers. A number nobody owns changes nothing."""
     form = await _verified_twilio_form(request, settings)
     keyword = form.get("Body", "").strip().upper()
     if keyword in OPT_OUT | OPT_IN and await _first_time(session, "twilio", form.get("MessageSid", "")):
         consent = keyword in OPT_IN
-        companies = select(Company.id).where(Company.sms_number == form.get("To"))
+        to = form.get("To") or ""
+        companies = (
+            select(Company.id)
+            .where(Company.sms_number == to)
+            .union(select(User.company_id).where(User.sms_number == to))
+        )
         customers = await session.exec(
             select(Customer).where(Customer.phone == form.get("From"), Customer.company_id.in_(companies))
         )
