@@ -1,23 +1,27 @@
 """The AI gateway: every AI feature asks for text through `AiGateway.generate`; none calls a model itself.
 
 One call goes: the company's daily budget → one of its N concurrency slots → Gemini → Claude → the caller's
-deterministic fallback. Each provider sits behind a circuit breaker kept in `ai_provider_state`, so every
-API and worker process sees the same one. Rate limits are retried after 1 s, 2 s and 4 s before they count
-as a failure. Every call leaves `ai_call_log` rows: one per provider tried, or one denial or fallback row.
+deterministic fallback. A slot is a lease row in `ai_slot_lease`, taken and released in short transactions
+(no connection is held during the call; a crashed caller's lease runs out). Each provider sits behind a
+circuit breaker kept in `ai_provider_state`, so every API and worker process sees the same one; it counts
+only the provider's own trouble (5xx, timeouts, connection errors, rate limits after 1 s, 2 s and 4 s of
+backoff, invalid structured output), not a request the provider refused (400/404/413/422, a safety block or
+an empty answer), which is logged and handed to the next provider. In production a provider without an API
+key is never called; elsewhere the sandbox stands in for it. Every call leaves `ai_call_log` rows: one per
+provider tried, or one denial or fallback row. Each row's `cost_cents` is rounded up for the dashboard; the
+budget check prices the rows' tokens exactly, so cheap calls do not each count as a whole cent.
 
-Also here: the deterministic fallbacks callers use when no model answers (`lexicon_sentiment`,
-`rule_lead_score`; message templates are passed in as `AiRequest.fallback`), and the Temporal activities.
+The callers' deterministic fallbacks live in `activities/ai_fallbacks.py`; the Temporal activities are here.
 """
 
 import asyncio
-import hashlib
 import json
 import logging
 import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -30,7 +34,7 @@ import anthropic
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
 from jsonschema import Draft202012Validator
-from sqlalchemy import case, func, update
+from sqlalchemy import case, delete, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
@@ -44,7 +48,7 @@ from models.base import utcnow
 from models.company import Company
 from models.enums import ActionOutcome
 from models.logs import AiCallLog
-from models.providers import AiProviderState
+from models.providers import AiProviderState, AiSlotLease
 from models.time import company_today
 from settings import Settings
 
@@ -62,6 +66,10 @@ BREAKER_OPEN_FOR = timedelta(seconds=60)
 RATE_LIMIT_BACKOFF = (1, 2, 4)  # seconds before each retry of a rate-limited call
 # Worst case for one generate_text activity: each provider 4 attempts at the SDK's 30 s timeout plus backoff.
 GENERATE_TEXT_TIMEOUT = timedelta(minutes=5)
+# A concurrency slot's lease covers the longest a call can take; a caller that died frees it when it ends.
+SLOT_LEASE = GENERATE_TEXT_TIMEOUT
+# HTTP codes that mean "this request is wrong", not "the provider is in trouble": no breaker count.
+REQUEST_ERROR_CODES = frozenset({400, 404, 413, 422})
 
 
 @dataclass(kw_only=True)
@@ -92,6 +100,10 @@ class _Reply:
     output_tokens: int
 
 
+class _Refused(Exception):
+    """A provider answered this request with nothing usable: a safety block or an empty answer."""
+
+
 class _InvalidOutput(Exception):
     """A provider answered, but not with what the schema asks for."""
 
@@ -116,15 +128,28 @@ def parse_structured(text: str, schema: dict) -> dict:
     return data
 
 
-# ---- shared state: spend, breakers ----------------------------------------------------------------
+# ---- shared state: configuration, spend, breakers -------------------------------------------------
+
+
+def configured(provider: str, settings: Settings) -> bool:
+    """Whether `provider` may be called: in production only with its API key; elsewhere the sandbox
+    stands in for a provider without one."""
+    if settings.nexjob_env != "production":
+        return True
+    return bool(settings.gemini_api_key if provider == "gemini" else settings.anthropic_api_key)
+
+
+def exact_cost_cents(model: str | None, input_tokens: int, output_tokens: int) -> float:
+    """What a call cost in (fractional) US cents; 0 for rows no model answered."""
+    if model not in PRICES:
+        return 0.0
+    per_input, per_output = PRICES[model]
+    return (input_tokens * per_input + output_tokens * per_output) / 1_000_000
 
 
 def cost_cents(model: str | None, input_tokens: int, output_tokens: int) -> int:
-    """What a call cost, rounded up: the column holds whole cents and a budget must not undercount."""
-    if model not in PRICES:
-        return 0
-    per_input, per_output = PRICES[model]
-    return math.ceil((input_tokens * per_input + output_tokens * per_output) / 1_000_000)
+    """What a call cost, rounded up to the whole cents the column holds (the dashboard's per-row cost)."""
+    return math.ceil(exact_cost_cents(model, input_tokens, output_tokens))
 
 
 def day_start(company: Company, day: date | None = None) -> datetime:
@@ -139,15 +164,20 @@ def daily_budget_cents(company: Company, settings: Settings) -> int:
     return settings.ai_daily_budget_cents
 
 
-async def spent_since(session: AsyncSession, company_id: uuid.UUID, since: datetime) -> int:
-    stmt = select(func.coalesce(func.sum(AiCallLog.cost_cents), 0)).where(
-        AiCallLog.company_id == company_id, AiCallLog.created_at >= since
+async def spent_since(session: AsyncSession, company_id: uuid.UUID, since: datetime) -> float:
+    """The company's AI spend since `since` in fractional cents, priced from the rows' token counts."""
+    stmt = (
+        select(AiCallLog.model, func.sum(AiCallLog.input_tokens), func.sum(AiCallLog.output_tokens))
+        .where(AiCallLog.company_id == company_id, AiCallLog.created_at >= since)
+        .where(AiCallLog.model.is_not(None))
+        .group_by(AiCallLog.model)
     )
-    return (await session.exec(stmt)).one()
+    return sum(exact_cost_cents(*row) for row in (await session.exec(stmt)).all())
 
 
-async def breaker_states(session: AsyncSession) -> dict[str, dict]:
-    """Each provider's breaker: {"state": "closed" | "open", "open_until", "consecutive_failures"}."""
+async def breaker_states(session: AsyncSession, settings: Settings) -> dict[str, dict]:
+    """Each provider's breaker: {"state": "closed" | "open", "open_until", "consecutive_failures",
+    "configured"} ("configured": whether the provider is called at all, see `configured`)."""
     rows = {row.provider: row for row in (await session.exec(select(AiProviderState))).all()}
     now = utcnow()
     states = {}
@@ -158,25 +188,47 @@ async def breaker_states(session: AsyncSession) -> dict[str, dict]:
             "state": "open" if is_open else "closed",
             "open_until": row.open_until if is_open else None,
             "consecutive_failures": row.consecutive_failures if row else 0,
+            "configured": configured(provider, settings),
         }
     return states
 
 
 def overall_status(states: dict[str, dict]) -> str:
-    """The UI banner's state: "healthy" (no breaker open), "degraded" (one open) or "down" (both open)."""
-    return ("healthy", "degraded", "down")[sum(s["state"] == "open" for s in states.values())]
+    """The UI banner's state, over the configured providers only: "healthy" (no breaker open), "degraded"
+    (some open, one still answers) or "down" (every one open). None configured is not an outage."""
+    live = [s for s in states.values() if s["configured"]]
+    opened = sum(s["state"] == "open" for s in live)
+    if opened == 0:
+        return "healthy"
+    return "down" if opened == len(live) else "degraded"
 
 
-def _slot_lock_key(company_id: uuid.UUID, slot: int) -> int:
-    # One 64-bit advisory lock key per (company, slot); hashed so it cannot meet another feature's keys.
-    digest = hashlib.sha256(f"nexjob/ai-slot/{company_id}/{slot}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+def _status_code(exc: Exception) -> int | None:
+    if isinstance(exc, anthropic.APIStatusError):
+        return exc.status_code
+    if isinstance(exc, genai_errors.APIError):
+        return exc.code
+    return None
 
 
 def _is_rate_limit(exc: Exception) -> bool:
-    if isinstance(exc, anthropic.RateLimitError):
-        return True
-    return isinstance(exc, genai_errors.APIError) and exc.code == 429
+    return _status_code(exc) == 429
+
+
+def _is_about_the_request(exc: Exception) -> bool:
+    """The provider refused this request (it would fail anywhere): not the provider's trouble."""
+    return isinstance(exc, _Refused) or _status_code(exc) in REQUEST_ERROR_CODES
+
+
+_background: set[asyncio.Task] = set()  # shielded tasks still running after their caller was cancelled
+
+
+async def _run_to_end(work: Coroutine[Any, Any, None]) -> None:
+    """Await `work`; a caller cancelled meanwhile gets its CancelledError at once, and `work` runs on."""
+    task = asyncio.ensure_future(work)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    await asyncio.shield(task)
 
 
 # ---- the gateway ----------------------------------------------------------------------------------
@@ -214,6 +266,10 @@ class AiGateway:
             if company is None:
                 raise ApplicationError(f"no company {company_id}", type="NotFound", non_retryable=True)
             spent = await spent_since(session, company_id, day_start(company))
+        providers = [p for p in PROVIDERS if configured(p, self._settings)]
+        if not providers:  # no AI in this deployment: nothing to budget, cap or call
+            await self._log(request, "fallback", None, "fallback")
+            return self._fallback(request, "fallback")
         if spent >= daily_budget_cents(company, self._settings):
             await self._log(request, "none", None, "budget_exceeded")
             return self._fallback(request, "none")
@@ -223,20 +279,21 @@ class AiGateway:
                 await self._log(request, "none", None, "concurrency_cap_exceeded")
                 return self._fallback(request, "none")
             async with self._sessions() as session:
-                states = await breaker_states(session)
-            for provider in PROVIDERS:
+                states = await breaker_states(session, self._settings)
+            for provider in providers:
                 if states[provider]["state"] == "open":
                     continue
-                result = await self._try(provider, request)
+                result = await self._try(provider, request, primary=provider == providers[0])
                 if result is not None:
                     return result
         await self._log(request, "fallback", None, "fallback")
         return self._fallback(request, "fallback")
 
     async def status(self) -> str:
-        """The AI status: "healthy", "degraded" (one provider's breaker open) or "down" (both open)."""
+        """The AI status over the configured providers: "healthy", "degraded" (a breaker open, another
+        provider covering) or "down" (every configured provider's breaker open)."""
         async with self._sessions() as session:
-            return overall_status(await breaker_states(session))
+            return overall_status(await breaker_states(session, self._settings))
 
     async def outage_alert_due(self, company_id: uuid.UUID | str) -> bool:
         """True at most once per company and local calendar day, while both providers are down and the
@@ -269,8 +326,9 @@ class AiGateway:
 
     # -- one provider ------------------------------------------------------------------------------
 
-    async def _try(self, provider: str, request: AiRequest) -> AiResult | None:
-        """One provider's answer (rate limits retried with backoff), or None after recording its failure."""
+    async def _try(self, provider: str, request: AiRequest, *, primary: bool) -> AiResult | None:
+        """One provider's answer (rate limits retried with backoff), or None after logging its failure
+        (and counting it toward the breaker unless the provider refused this particular request)."""
         ask = self._ask_gemini if provider == "gemini" else self._ask_claude
         model = MODELS[provider]
         started = time.monotonic()
@@ -295,11 +353,13 @@ class AiGateway:
                 outcome = "rate_limited" if _is_rate_limit(exc) else "error"
                 log.warning("AI provider %s failed for %s: %r", provider, request.feature, exc)
                 await self._log(request, provider, model, outcome, started)
-                await self._record_failure(provider, f"{type(exc).__name__}: {exc}")
+                # One company's bad prompt must not open the breaker for every company.
+                if not _is_about_the_request(exc):
+                    await self._record_failure(provider, f"{type(exc).__name__}: {exc}")
                 return None
             await self._log(request, provider, model, "ok", started, reply)
             await self._record_success(provider)
-            return AiResult(reply.text, data, provider, model, degraded=provider != PROVIDERS[0])
+            return AiResult(reply.text, data, provider, model, degraded=not primary)
         raise AssertionError("unreachable: the last attempt returns")
 
     async def _ask_gemini(self, request: AiRequest) -> _Reply:
@@ -310,8 +370,8 @@ class AiGateway:
         response = await self._gemini.aio.models.generate_content(
             model=GEMINI_MODEL, contents=request.prompt, config=config
         )
-        if not response.text:
-            raise ValueError(f"Gemini returned no text (finish: {response.candidates})")
+        if not response.text:  # a safety block (of the prompt or the answer) or an empty answer
+            raise _Refused(f"Gemini returned no text ({response.prompt_feedback}, {response.candidates})")
         usage = response.usage_metadata
         # Thinking tokens are billed as output.
         output = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0) if usage else 0
@@ -333,6 +393,8 @@ class AiGateway:
             **kwargs,
         )
         text = "".join(block.text for block in message.content if block.type == "text")
+        if not text:  # a refusal or an empty answer
+            raise _Refused(f"Claude returned no text (stop reason: {message.stop_reason})")
         return _Reply(text, message.usage.input_tokens, message.usage.output_tokens)
 
     # -- bookkeeping -------------------------------------------------------------------------------
@@ -404,87 +466,48 @@ class AiGateway:
 
     @asynccontextmanager
     async def _slot(self, company_id: uuid.UUID) -> AsyncIterator[bool]:
-        """Hold one of the company's concurrency slots for the block; False when all are taken.
+        """Lease one of the company's concurrency slots for the block; False when all are taken.
 
-        A slot is a session-level advisory lock on a connection of its own, so it counts across every
-        process and is released by PostgreSQL itself if this process dies."""
-        engine = self._sessions.kw["bind"]
-        async with engine.connect() as conn:
-            held = None
+        A slot is a row in `ai_slot_lease`, so it counts across every process; no connection is held
+        meanwhile. The lease is released when the block ends, even when it is cancelled, and runs out by
+        itself after SLOT_LEASE if this process dies first."""
+        holder = uuid.uuid4().hex  # this call's own lease: only it releases it
+        taken: bool | None = None  # None: the take was interrupted and may have committed
+        try:
+            taken = await self._take_slot(company_id, holder)
+            yield taken
+        finally:
+            if taken is not False:
+                await _run_to_end(self._release_slot(company_id, holder))
+
+    async def _take_slot(self, company_id: uuid.UUID, holder: str) -> bool:
+        """Take the first free (or expired) slot, one short transaction per slot tried."""
+        async with self._sessions() as session:
             for slot in range(self.concurrency_cap):
-                key = _slot_lock_key(company_id, slot)
-                if (await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar():
-                    held = key
-                    break
-            # End the transaction (the lock outlives it) so the connection is not idle in one.
-            await conn.commit()
-            if held is None:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                try:
-                    await conn.execute(select(func.pg_advisory_unlock(held)))
-                    await conn.commit()
-                except BaseException:
-                    # A connection that may still hold the lock must not go back to the pool.
-                    await conn.invalidate()
-                    raise
+                stmt = pg_insert(AiSlotLease).values(
+                    company_id=company_id, slot=slot, holder=holder, lease_until=func.now() + SLOT_LEASE
+                )
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=["company_id", "slot"],
+                    set_={"holder": stmt.excluded.holder, "lease_until": stmt.excluded.lease_until},
+                    where=AiSlotLease.lease_until < func.now(),
+                ).returning(AiSlotLease.slot)
+                won = (await session.exec(stmt)).first() is not None
+                await session.commit()  # also frees the row lock a lost attempt takes
+                if won:
+                    return True
+        return False
 
-
-# ---- deterministic fallbacks ----------------------------------------------------------------------
-
-POSITIVE_WORDS = frozenset(
-    "great thanks thank perfect love loved excellent awesome amazing happy friendly professional "
-    "helpful quick fast recommend wonderful fantastic good nice pleased satisfied courteous".split()
-)
-NEGATIVE_WORDS = frozenset(
-    "late rude terrible broken never refund awful horrible bad worst slow dirty unprofessional "
-    "disappointed angry overcharged expensive leaking leak problem issue cancel complaint poor wrong".split()
-)
-NEGATIONS = frozenset("not no never didn't don't doesn't isn't wasn't weren't won't can't couldn't".split())
-NEGATION_REACH = 3  # a negation flips the next few words: "not very happy"
-
-
-def lexicon_sentiment(text: str) -> float:
-    """Sentiment in [-1, 1] from word lists, with "not happy" counted as negative. 0 when unsure."""
-    positive = negative = 0
-    flip_left = 0
-    for word in re.findall(r"[a-z']+", text.lower()):
-        polarity = (word in POSITIVE_WORDS) - (word in NEGATIVE_WORDS)
-        if flip_left:
-            polarity, flip_left = -polarity, flip_left - 1
-        if word in NEGATIONS:
-            flip_left = NEGATION_REACH
-            if word != "never":  # "never" is a complaint on its own ("never showed up")
-                continue
-        positive += polarity > 0
-        negative += polarity < 0
-    if positive + negative == 0:
-        return 0.0
-    return (positive - negative) / (positive + negative)
-
-
-URGENT_WORDS = ("emergency", "leak", "leaking", "no heat", "no hot water", "no ac", "no a/c", "flood",
-                "burst", "gas smell", "smell gas", "sparking", "urgent", "asap", "today")  # fmt: skip
-SOURCE_POINTS = {"referral": 20, "phone": 15, "website": 10, "sms": 10, "google": 10}
-
-
-def rule_lead_score(lead: Any) -> int:
-    """A 0–100 score from a lead's fields (a Lead, LeadCreate or mapping): reachable, warm, urgent."""
-
-    def field(name: str):
-        return lead.get(name) if isinstance(lead, Mapping) else getattr(lead, name, None)
-
-    score = 20
-    score += 20 if field("phone") else 0
-    score += 10 if field("email") else 0
-    score += 5 if field("address") else 0
-    score += SOURCE_POINTS.get((field("source") or "").strip().lower(), 5 if field("source") else 0)
-    notes = (field("notes") or "").lower()
-    score += min(30, 10 * sum(word in notes for word in URGENT_WORDS))
-    return max(0, min(100, score))
+    async def _release_slot(self, company_id: uuid.UUID, holder: str) -> None:
+        """Give the lease back (a holder holds at most one slot). Never raises: the lease runs out anyway."""
+        stmt = delete(AiSlotLease).where(AiSlotLease.company_id == company_id, AiSlotLease.holder == holder)
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.exec(stmt)
+        except Exception:
+            log.warning(
+                "could not release an AI slot of %s; its lease runs out by itself", company_id, exc_info=True
+            )
 
 
 # ---- Temporal activities --------------------------------------------------------------------------

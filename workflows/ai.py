@@ -1,5 +1,6 @@
 """Using AI from a workflow: every feature asks through `generate_text`, which also texts the company's
 owners and admins (once a day at most) when both AI providers are down and messages go out as fallbacks.
+That alert is best effort: its trouble is logged and never keeps the customer's message from going out.
 
 Not a workflow of its own: helpers for workflow code, so each flow's history shows its own AI steps.
 """
@@ -8,6 +9,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ai import GENERATE_TEXT_TIMEOUT, AiActivities, AiRequest, AiResult
@@ -19,6 +21,8 @@ OUTAGE_TEXT = (
     "review any high-stakes ones by hand until the banner clears."
 )
 QUICK = timedelta(seconds=15)
+# The alert's own lookups give up after a few tries rather than hold the customer's message back.
+QUICK_RETRIES = RetryPolicy(maximum_attempts=3)
 
 
 async def generate_text(request: AiRequest) -> AiResult:
@@ -26,18 +30,27 @@ async def generate_text(request: AiRequest) -> AiResult:
         AiActivities.generate_text, request, start_to_close_timeout=GENERATE_TEXT_TIMEOUT
     )
     if result.provider == "fallback":
-        await alert_owners_if_due(request.company_id)
+        try:
+            await alert_owners_if_due(request.company_id)
+        except ActivityError as error:
+            workflow.logger.warning(
+                "AI outage alert for company %s failed: %s", request.company_id, error.cause or error
+            )
     return result
 
 
 async def alert_owners_if_due(company_id: str) -> None:
+    """Text the owners and admins if today's alert is due; a failed text is logged, the others still go."""
     due = await workflow.execute_activity_method(
-        AiActivities.ai_outage_alert_due, company_id, start_to_close_timeout=QUICK
+        AiActivities.ai_outage_alert_due, company_id, start_to_close_timeout=QUICK, retry_policy=QUICK_RETRIES
     )
     if not due:
         return
     phones = await workflow.execute_activity_method(
-        TeamActivities.owner_and_admin_phones, company_id, start_to_close_timeout=QUICK
+        TeamActivities.owner_and_admin_phones,
+        company_id,
+        start_to_close_timeout=QUICK,
+        retry_policy=QUICK_RETRIES,
     )
     day = workflow.now().date().isoformat()
     for phone in phones:
@@ -48,9 +61,14 @@ async def alert_owners_if_due(company_id: str) -> None:
             workflow_id=workflow.info().workflow_id,
             purpose=f"ai-outage-{day}-{phone}",
         )
-        await workflow.execute_activity_method(
-            MessagingActivities.send_sms,
-            SmsRequest(target, phone, OUTAGE_TEXT),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=MESSAGING_ERRORS),
-        )
+        try:
+            await workflow.execute_activity_method(
+                MessagingActivities.send_sms,
+                SmsRequest(target, phone, OUTAGE_TEXT),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=MESSAGING_ERRORS),
+            )
+        except ActivityError as error:
+            workflow.logger.warning(
+                "AI outage SMS to %s for company %s failed: %s", phone, company_id, error.cause or error
+            )
