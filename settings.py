@@ -57,8 +57,15 @@ class Settings(BaseSettings):
         # Without these the platform would fall back to the sandbox, whose signing secrets are public:
         # anyone could forge a payment or an opt-out. AI keys may be missing: that AI provider is skipped.
         if self.nexjob_env == "production":
-            required = ("database_url", "stripe_api_key", "stripe_webhook_secret", "twilio_account_sid",
-                        "twilio_auth_token", "resend_api_key", "google_maps_api_key")
+            required = (
+                "database_url",
+                "stripe_api_key",
+                "stripe_webhook_secret",
+                "twilio_account_sid",
+                "twilio_auth_token",
+                "resend_api_key",
+                "google_maps_api_key",
+            )
             missing = [name.upper() for name in required if not getattr(self, name)]
             if missing:
                 raise ValueError(f"NEXJOB_ENV=production needs {', '.join(missing)}")
