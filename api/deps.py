@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -82,13 +83,23 @@ async def _from_cookie(session: AsyncSession, token: str) -> Principal:
     )
 
 
-async def get_principal(request: Request, session: SessionDep) -> Principal:
-    authorization = request.headers.get("authorization", "")
-    if authorization.lower().startswith("bearer "):
-        key = authorization[7:].strip()
-        if not key.startswith(API_KEY_PREFIX):
+# Declared as security schemes so /docs has an Authorize button for both ways in.
+_bearer = HTTPBearer(auto_error=False, description="An API key: nxj_live_…")
+_csrf = APIKeyHeader(
+    name=CSRF_HEADER, auto_error=False, description="With the session cookie: the csrf_token from login"
+)
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    csrf_token: Annotated[str | None, Depends(_csrf)],
+) -> Principal:
+    if bearer is not None:
+        if not bearer.credentials.startswith(API_KEY_PREFIX):
             raise _UNAUTHENTICATED
-        principal = await _from_api_key(session, key)
+        principal = await _from_api_key(session, bearer.credentials)
         if request.method not in SAFE_METHODS and not principal.can_write:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "this API key is read-only")
         return principal
@@ -100,7 +111,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
     # A cookie rides along with any cross-site form post; a header another site cannot read or set
     # proves the request came from our own pages.
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
+        sent = csrf_token or ""
         if not secrets.compare_digest(sent.encode(), (principal.csrf_token or "").encode()):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER} header")
     return principal

@@ -64,4 +64,9 @@ async def test_api_docs_page_renders(browser, api_url):
     await page.goto(api_url + "/docs")
     await page.get_by_text("NexJob API").first.wait_for()
     await page.get_by_text("/v1/invoices/{invoice_id}/mark-paid").first.wait_for()
+    # Both ways in can be entered on the page: an API key, or the CSRF token for cookie sessions.
+    await page.get_by_role("button", name="Authorize").first.click()
+    await page.get_by_text("X-CSRF-Token").first.wait_for()
+    await page.get_by_text("HTTPBearer").first.wait_for()
+    await _screenshot(page, "docs-authorize")
     await page.close()
