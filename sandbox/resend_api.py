@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import JSONResponse
 
 from sandbox.context import OutboxEntry, SandboxContext
 from sandbox.inbox import extras
+from sandbox.provider_route import provider_route
 
 IDEMPOTENCY_SECONDS = 24 * 3600
 MAX_RECIPIENTS = 50
@@ -54,23 +53,8 @@ def _outage(error: HTTPException) -> ResendFailure:
     return ResendFailure(error.status_code, name, str(error.detail), dict(error.headers or {}))
 
 
-class _ResendRoute(APIRoute):
-    """Every failure of an API route leaves in Resend's error format (the controls' included)."""
-
-    def get_route_handler(self):
-        handle = super().get_route_handler()
-
-        async def resend_errors(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except ResendFailure as failure:
-                return failure.response()
-            except HTTPException as outage:  # raised by the controls' gate
-                return _outage(outage).response()
-            except RequestValidationError as bad:
-                return invalid(f"Invalid request: {bad.errors()}").response()
-
-        return resend_errors
+# Every failure of a Resend route leaves in Resend's error format (the controls' included).
+_ResendRoute = provider_route(ResendFailure, _outage, invalid)
 
 
 def addresses(value, field: str, *, required: bool = False) -> list[str]:

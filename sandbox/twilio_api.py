@@ -32,13 +32,12 @@ from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from sandbox import credentials
 from sandbox.context import OutboxEntry, SandboxContext
 from sandbox.inbox import extras
+from sandbox.provider_route import provider_route
 
 log = logging.getLogger(__name__)
 
@@ -81,24 +80,12 @@ class TwilioFailure(Exception):
         return JSONResponse(body, self.status, headers=self.headers)
 
 
-class _TwilioRoute(APIRoute):
-    """Every failure of an API route leaves in Twilio's error format (the controls' included)."""
+def _outage(outage: HTTPException) -> TwilioFailure:
+    return TwilioFailure(outage.status_code, 20000 + outage.status_code, str(outage.detail), outage.headers)
 
-    def get_route_handler(self):
-        handle = super().get_route_handler()
 
-        async def twilio_errors(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except TwilioFailure as failure:
-                return failure.response()
-            except HTTPException as outage:  # raised by the controls' gate
-                status = outage.status_code
-                return TwilioFailure(status, 20000 + status, str(outage.detail), outage.headers).response()
-            except RequestValidationError as bad:
-                return TwilioFailure(400, 20001, f"Invalid request: {bad.errors()}").response()
-
-        return twilio_errors
+# Every failure of a Twilio route leaves in Twilio's error format (the controls' included).
+_TwilioRoute = provider_route(TwilioFailure, _outage, lambda message: TwilioFailure(400, 20001, message))
 
 
 def signature(token: str, url: str, params: dict[str, str]) -> str:

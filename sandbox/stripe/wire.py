@@ -6,10 +6,10 @@ import string
 import time
 from dataclasses import dataclass
 
-from fastapi import HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
+from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+
+from sandbox.provider_route import provider_route
 
 # Events carry the account's API version; this is the one stripe-python 16.1 pins.
 API_VERSION = "2026-10-28.endive"
@@ -115,23 +115,8 @@ def _outage(error: HTTPException) -> StripeError:
     return StripeError(error.status_code, body, dict(error.headers or {}))
 
 
-class StripeRoute(APIRoute):
-    """Every failure of an API route leaves in Stripe's error format."""
-
-    def get_route_handler(self):
-        handle = super().get_route_handler()
-
-        async def stripe_errors(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except StripeError as failure:
-                return failure.response()
-            except HTTPException as outage:  # raised by the controls' gate
-                return _outage(outage).response()
-            except RequestValidationError as bad:
-                return invalid(f"Invalid request: {bad.errors()}").response()
-
-        return stripe_errors
+# Every failure of a Stripe route leaves in Stripe's error format.
+StripeRoute = provider_route(StripeError, _outage, invalid)
 
 
 @dataclass
