@@ -18,6 +18,7 @@ class OutboxEntry:
     provider_id: str
     subject: str | None = None
     status: str = "queued"
+    attachments: list[str] = field(default_factory=list)  # file names, for emails
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -27,5 +28,6 @@ class SandboxContext:
     public_url: str  # the sandbox's own address, for links it hands out (payment pages)
     controls: Controls = field(default_factory=Controls)
     outbox: list[OutboxEntry] = field(default_factory=list)
+    inbound: list[OutboxEntry] = field(default_factory=list)  # texts customers sent the business
     # Scripted answers per AI provider ("gemini", "anthropic"), queued by POST /_ai/script.
     ai_scripts: dict[str, deque] = field(default_factory=lambda: {"gemini": deque(), "anthropic": deque()})

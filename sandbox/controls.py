@@ -43,9 +43,6 @@ class Controls:
         for provider in PROVIDERS:
             self._state[provider] = Misbehaviour()
 
-    def mode(self, provider: str) -> str:
-        return self._state[provider].mode
-
     async def gate(self, provider: str) -> None:
         """Misbehave as told before serving a request (raises the HTTP error the provider would)."""
         state = self._state[provider]

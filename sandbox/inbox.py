@@ -3,45 +3,21 @@
 `GET /inbox` shows them grouped per phone number or email address (newest first, with delivery status),
 with a form to text the business back as a customer. `GET /inbox.json` lists the same entries newest
 first (`?to=` and `?channel=` narrow it) for tests and demos. `GET /` leads here.
-
-Texts customers send (inbound SMS) and email attachments have no place on `OutboxEntry`, so they are kept
-in `extras(context)` beside it.
 """
 
 import html
 import re
-import weakref
-from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from sandbox.context import OutboxEntry, SandboxContext
-
-
-@dataclass
-class InboxExtras:
-    inbound: list[OutboxEntry] = field(default_factory=list)  # texts customers sent (status "received")
-    attachments: dict[str, list[str]] = field(default_factory=dict)  # email provider id -> file names
-
-
-_EXTRAS: dict[int, InboxExtras] = {}
-
-
-def extras(context: SandboxContext) -> InboxExtras:
-    """The extras of one sandbox (tests may run several side by side)."""
-    key = id(context)
-    if key not in _EXTRAS:
-        _EXTRAS[key] = InboxExtras()
-        weakref.finalize(context, _EXTRAS.pop, key, None)  # ids are reused once a context is gone
-    return _EXTRAS[key]
+from sandbox.context import SandboxContext
 
 
 def entries(context: SandboxContext, to: str | None = None, channel: str | None = None) -> list[dict]:
     """Outbound and inbound messages, newest first, as JSON-ready dicts."""
-    more = extras(context)
-    tagged = [(e, "outbound") for e in context.outbox] + [(e, "inbound") for e in more.inbound]
+    tagged = [(e, "outbound") for e in context.outbox] + [(e, "inbound") for e in context.inbound]
     # Stable on ties: of two entries made in the same instant, the later-recorded one comes first.
     ordered = sorted(enumerate(tagged), key=lambda pair: (pair[1][0].at, pair[0]), reverse=True)
     found = []
@@ -60,9 +36,7 @@ def entries(context: SandboxContext, to: str | None = None, channel: str | None 
                 "body": entry.body,
                 "status": entry.status,
                 "provider_id": entry.provider_id,
-                "attachments": more.attachments.get(entry.provider_id, [])
-                if entry.channel == "email"
-                else [],
+                "attachments": entry.attachments if entry.channel == "email" else [],
                 "at": entry.at.isoformat(),
             }
         )

@@ -22,7 +22,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from sandbox.context import OutboxEntry, SandboxContext
-from sandbox.inbox import extras
 from sandbox.provider_route import provider_route
 
 IDEMPOTENCY_SECONDS = 24 * 3600
@@ -188,9 +187,9 @@ class ResendSandbox:
                     subject=subject,
                     status=status,
                     at=now,
+                    attachments=files,
                 )
             )
-        extras(self.context).attachments[email_id] = files
         self.emails[email_id] = {
             "object": "email",
             "id": email_id,

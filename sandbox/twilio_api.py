@@ -36,7 +36,6 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from sandbox import credentials
 from sandbox.context import OutboxEntry, SandboxContext
-from sandbox.inbox import extras
 from sandbox.provider_route import provider_route
 
 log = logging.getLogger(__name__)
@@ -337,7 +336,7 @@ class TwilioSandbox:
         sid, now = message["sid"], self.stamp(message)
         message["date_sent"] = message["date_created"]
         self.messages[sid] = message
-        extras(self.context).inbound.append(
+        self.context.inbound.append(
             OutboxEntry(
                 channel="sms", to=to, sender=sender, body=body, provider_id=sid, status="received", at=now
             )
