@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     session_days: int = 14
     # Failed logins per email before each further attempt is refused for a while.
     login_free_attempts: int = 5
+    login_free_attempts_per_address: int = 30  # many emails from one address: a password spray
     login_lockout_seconds: int = 60
 
     @field_validator("database_url")

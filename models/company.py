@@ -148,13 +148,15 @@ class UserSession(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failed sign-ins per email (known or not), so guessing passwords gets slow."""
+    """Failed sign-ins per email (known or not) and per client address ("ip:…"), so guessing passwords
+    gets slow, whether at one account or one password across many."""
 
     __tablename__ = "login_throttle"
 
-    email: str = Field(primary_key=True)
+    email: str = Field(primary_key=True)  # the email, or "ip:<address>"
     failures: int = 0
     locked_until: datetime | None = timestamp()
+    last_failure_at: datetime | None = timestamp()
 
 
 class ApiKey(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import httpx
 from sqlmodel import select
 
 from models.company import User, UserSession
@@ -172,3 +173,16 @@ async def test_new_team_member_can_sign_in_with_the_first_password(http, tenant)
         "/v1/auth/login", json={"email": body["email"].lower(), "password": "first-password-1"}
     )
     assert login.status_code == 200 and login.json()["role"] == "technician"
+
+
+async def test_one_password_sprayed_across_many_emails_is_slowed_by_address(app, tenant, settings):
+    # Its own client address (an ASGI scope value, no network), so the lock does not reach other tests.
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 4242))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as sprayer:
+        for i in range(settings.login_free_attempts_per_address):
+            email = f"spray{i}-{tenant.company_id}@example.com"
+            guess = await sprayer.post("/v1/auth/login", json={"email": email, "password": "Summer2026!"})
+            assert guess.status_code == 401
+        owner = {"email": tenant.users["owner"].email, "password": PASSWORD}
+        assert (await sprayer.post("/v1/auth/login", json=owner)).status_code == 429
+    assert (await tenant.client("owner")).headers["X-CSRF-Token"]  # other addresses sign in as usual

@@ -15,6 +15,7 @@ from models.company import Company, CompanyPublic, LoginThrottle, User, UserPubl
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 MAX_LOCKOUT = timedelta(minutes=15)
+FAILURE_WINDOW = timedelta(hours=1)
 
 
 class LoginRequest(BaseModel):
@@ -29,23 +30,45 @@ class Me(BaseModel):
     csrf_token: str | None  # send back as X-CSRF-Token on every write made with the cookie
 
 
-async def _throttle_row(session, email: str) -> LoginThrottle:
-    # Insert-or-keep, then lock: concurrent guesses at one email count one after another.
-    await session.exec(insert(LoginThrottle).values(email=email, failures=0).on_conflict_do_nothing())
-    return await session.get(LoginThrottle, email, with_for_update=True)
+async def _throttles(session, keys: list[str]) -> list[LoginThrottle]:
+    """The throttle rows for `keys`, in the order given, locked for this transaction."""
+    # Insert-or-keep, then lock (in one order, so two requests cannot deadlock): concurrent guesses at
+    # one key count one after another.
+    await session.exec(
+        insert(LoginThrottle).values([{"email": key, "failures": 0} for key in keys]).on_conflict_do_nothing()
+    )
+    rows = {key: await session.get(LoginThrottle, key, with_for_update=True) for key in sorted(keys)}
+    return [rows[key] for key in keys]
+
+
+def _count_failure(throttle: LoginThrottle, free_attempts: int, base_seconds: int, now: datetime) -> None:
+    if throttle.last_failure_at and now - throttle.last_failure_at > FAILURE_WINDOW:
+        throttle.failures = 0  # an old typo does not count against today
+    throttle.failures += 1
+    throttle.last_failure_at = now
+    over = throttle.failures - free_attempts
+    if over >= 0:
+        # Each further failure doubles the wait, up to a cap.
+        lockout = timedelta(seconds=base_seconds * 2 ** min(over, 10))
+        throttle.locked_until = now + min(lockout, MAX_LOCKOUT)
 
 
 @router.post("/login", response_model=Me)
-async def login(body: LoginRequest, response: Response, session: SessionDep, settings: SettingsDep):
+async def login(
+    body: LoginRequest, request: Request, response: Response, session: SessionDep, settings: SettingsDep
+):
     """Sign in; sets the session cookie and returns who you are and your CSRF token."""
     email = body.email.lower()
     now = datetime.now(UTC)
-    throttle = await _throttle_row(session, email)
-    if throttle.locked_until and throttle.locked_until > now:
-        wait = int((throttle.locked_until - now).total_seconds()) + 1
+    by_email, by_address = await _throttles(
+        session, [email, f"ip:{request.client.host if request.client else '?'}"]
+    )
+    locked = [t.locked_until for t in (by_email, by_address) if t.locked_until and t.locked_until > now]
+    if locked:
+        wait = int((max(locked) - now).total_seconds()) + 1
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"too many failed sign-ins for this email; try again in {wait} s",
+            f"too many failed sign-ins; try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
     user = (await session.exec(select(User).where(func.lower(User.email) == email))).first()
@@ -54,16 +77,14 @@ async def login(body: LoginRequest, response: Response, session: SessionDep, set
     known_hash = user.password_hash if user and user.active else None
     password_ok = await run_in_threadpool(verify_password, body.password, known_hash)
     if not password_ok:
-        throttle.failures += 1
-        over = throttle.failures - settings.login_free_attempts
-        if over >= 0:
-            # Each further failure doubles the wait, up to a cap.
-            lockout = timedelta(seconds=settings.login_lockout_seconds * 2 ** min(over, 10))
-            throttle.locked_until = now + min(lockout, MAX_LOCKOUT)
+        _count_failure(by_email, settings.login_free_attempts, settings.login_lockout_seconds, now)
+        _count_failure(
+            by_address, settings.login_free_attempts_per_address, settings.login_lockout_seconds, now
+        )
         await session.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong email or password")
 
-    await session.delete(throttle)
+    await session.delete(by_email)  # the address keeps its count: one good login must not reset a spray
     token = new_token()
     user_session = UserSession(
         user_id=user.id,
