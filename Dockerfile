@@ -25,4 +25,4 @@ USER 10001:10001
 EXPOSE 8000
 
 # Exec form: uvicorn is PID 1 and gets SIGTERM directly, so it shuts down gracefully.
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
