@@ -22,7 +22,7 @@ from activities.clients import configure_resend, maps_client, stripe_client, twi
 from activities.maps import MapsActivities
 from activities.messaging import MessagingActivities
 from activities.payments import PaymentsActivities
-from activities.records import CoordinatesActivities, RecordsActivities, TeamActivities
+from activities.records import RecordsActivities
 from models.db import session_factory
 from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
@@ -42,8 +42,6 @@ class Deps:
 def build_activities(deps: Deps) -> list:
     configure_resend(deps.settings)
     records = RecordsActivities(deps.sessions)
-    coordinates = CoordinatesActivities(deps.sessions)
-    team = TeamActivities(deps.sessions)
     automations = AutomationActivities(deps.sessions)
     payments = PaymentsActivities(stripe_client(deps.settings))
     messaging = MessagingActivities(deps.sessions, twilio_client(deps.settings), deps.settings)
@@ -51,8 +49,8 @@ def build_activities(deps: Deps) -> list:
     ai = AiActivities(AiGateway(deps.sessions, deps.settings))
     return [
         records.change_invoice_status,
-        coordinates.store_coordinates,
-        team.owner_and_admin_phones,
+        records.store_coordinates,
+        records.owner_and_admin_phones,
         automations.check_automation,
         payments.ensure_stripe_customer,
         payments.create_setup_intent,

@@ -57,7 +57,19 @@ class InvoiceSnapshot:
     total_cents: int
 
 
+@dataclass
+class StoreCoordinates:
+    company_id: str
+    entity_type: str  # customer | job
+    entity_id: str
+    address: str  # the address that was geocoded
+    lat: float
+    lng: float
+
+
 class RecordsActivities:
+    """Database work for workflows: invoice status changes, geocoded coordinates, who to alert."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
 
@@ -149,29 +161,9 @@ class RecordsActivities:
             )
         )
 
-
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
-    return uuid.UUID(value) if value else None
-
-
-@dataclass
-class StoreCoordinates:
-    company_id: str
-    entity_type: str  # customer | job
-    entity_id: str
-    address: str  # the address that was geocoded
-    lat: float
-    lng: float
-
-
-class CoordinatesActivities:
-    """Writing geocoded coordinates back, unless the address changed while the geocoder worked."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
-        self._sessions = sessions
-
     @activity.defn
     async def store_coordinates(self, data: StoreCoordinates) -> bool:
+        """Write geocoded coordinates back, unless the address changed while the geocoder worked."""
         model = {"customer": Customer, "job": Job}[data.entity_type]
         async with self._sessions() as session, session.begin():
             row = await session.get(model, uuid.UUID(data.entity_id), with_for_update=True)
@@ -181,15 +173,9 @@ class CoordinatesActivities:
             session.add(row)
             return True
 
-
-class TeamActivities:
-    """Who to tell about the company's own trouble."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]):
-        self._sessions = sessions
-
     @activity.defn
     async def owner_and_admin_phones(self, company_id: str) -> list[str]:
+        """Who to tell about the company's own trouble."""
         async with self._sessions() as session:
             rows = await session.exec(
                 select(User.phone).where(
@@ -200,3 +186,7 @@ class TeamActivities:
                 )
             )
             return sorted(set(rows.all()))
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    return uuid.UUID(value) if value else None

@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.ai import GENERATE_TEXT_TIMEOUT, AiActivities, AiRequest, AiResult
     from activities.messaging import MESSAGING_ERRORS, MessageTarget, MessagingActivities, SmsRequest
-    from activities.records import TeamActivities
+    from activities.records import RecordsActivities
 
 OUTAGE_TEXT = (
     "NexJob: both AI providers are down. Customer messages are going out from plain templates; "
@@ -47,7 +47,7 @@ async def alert_owners_if_due(company_id: str) -> None:
     if not due:
         return
     phones = await workflow.execute_activity_method(
-        TeamActivities.owner_and_admin_phones,
+        RecordsActivities.owner_and_admin_phones,
         company_id,
         start_to_close_timeout=QUICK,
         retry_policy=QUICK_RETRIES,

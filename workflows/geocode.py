@@ -12,7 +12,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.maps import MAPS_ERRORS, MapsActivities
-    from activities.records import CoordinatesActivities, StoreCoordinates
+    from activities.records import RecordsActivities, StoreCoordinates
 
 
 @dataclass
@@ -43,7 +43,7 @@ class GeocodeWorkflow:
             ),
         )
         stored = await workflow.execute_activity_method(
-            CoordinatesActivities.store_coordinates,
+            RecordsActivities.store_coordinates,
             StoreCoordinates(
                 input.company_id, input.entity_type, input.entity_id, input.address, place.lat, place.lng
             ),
