@@ -42,9 +42,18 @@ PageDep = Annotated[PageParams, Depends(_page_params)]
 async def fetch_page(
     session: AsyncSession, stmt: SelectOfScalar[M], page: PageParams, *order_by
 ) -> tuple[list[M], int]:
+    """One page of `stmt` (a filtered select of one table) and how many rows match in all."""
+    # The total rides along on every row (a window count): one round trip for the page and its count.
+    model = stmt.column_descriptions[0]["entity"]
+    paged = select(model, func.count().over())
+    if stmt.whereclause is not None:
+        paged = paged.where(stmt.whereclause)
+    found = (await session.exec(paged.order_by(*order_by).limit(page.limit).offset(page.offset))).all()
+    if found:
+        return [row for row, _ in found], found[0][1]
+    # An empty page (past the end, or no matches): count on its own.
     count = (await session.exec(select(func.count()).select_from(stmt.order_by(None).subquery()))).one()
-    rows = (await session.exec(stmt.order_by(*order_by).limit(page.limit).offset(page.offset))).all()
-    return list(rows), count
+    return [], count
 
 
 def snapshot(row: SQLModel, fields=None) -> dict:
