@@ -27,10 +27,11 @@ from models.db import session_factory
 from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
+from workflows.job import JobWorkflow
 
 log = logging.getLogger("nexjob.worker")
 
-WORKFLOWS = [InvoiceWorkflow, GeocodeWorkflow]
+WORKFLOWS = [InvoiceWorkflow, JobWorkflow, GeocodeWorkflow]
 
 
 @dataclass
@@ -49,6 +50,7 @@ def build_activities(deps: Deps) -> list:
     ai = AiActivities(AiGateway(deps.sessions, deps.settings))
     return [
         records.change_invoice_status,
+        records.change_job_status,
         records.store_coordinates,
         records.owner_and_admin_phones,
         automations.check_automation,

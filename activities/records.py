@@ -13,11 +13,11 @@ from temporalio.exceptions import ApplicationError
 from models.base import utcnow
 from models.company import User
 from models.customers import Customer
-from models.enums import ActionOutcome, InvoiceStatus, PaymentMethod, Role
+from models.enums import ActionOutcome, InvoiceStatus, JobStatus, PaymentMethod, Role
 from models.invoices import Invoice, Payment
 from models.jobs import Job
 from models.logs import ActionLog, AuditLog
-from models.states import TransitionError, check_invoice_transition
+from models.states import TransitionError, check_invoice_transition, check_job_transition
 
 INVALID_TRANSITION = "InvalidTransition"
 NOT_FOUND = "NotFound"
@@ -58,6 +58,22 @@ class InvoiceSnapshot:
 
 
 @dataclass
+class ChangeJobStatus:
+    job_id: str
+    company_id: str
+    target: str
+    actor: str
+    workflow_id: str
+    step_key: str  # unique per request, so a retry of this activity changes nothing twice
+    actor_user_id: str | None = None
+
+
+@dataclass
+class JobSnapshot:
+    status: str
+
+
+@dataclass
 class StoreCoordinates:
     company_id: str
     entity_type: str  # customer | job
@@ -68,7 +84,7 @@ class StoreCoordinates:
 
 
 class RecordsActivities:
-    """Database work for workflows: invoice status changes, geocoded coordinates, who to alert."""
+    """Database work for workflows: invoice and job status changes, geocoded coordinates, who to alert."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]):
         self._sessions = sessions
@@ -156,6 +172,63 @@ class RecordsActivities:
                 reason=f"requested by {change.actor}",
                 entity_type="invoice",
                 entity_id=invoice.id,
+                workflow_id=change.workflow_id,
+                idempotency_key=change.step_key,
+            )
+        )
+
+    @activity.defn
+    async def change_job_status(self, change: ChangeJobStatus) -> JobSnapshot:
+        """Move a job to `change.target` if its state machine allows, with audit and action-log rows."""
+        target = JobStatus(change.target)
+        async with self._sessions() as session, session.begin():
+            job = await session.get(Job, uuid.UUID(change.job_id), with_for_update=True)
+            if job is None or str(job.company_id) != change.company_id:
+                raise ApplicationError("job not found", type=NOT_FOUND, non_retryable=True)
+            done_before = (
+                await session.exec(select(ActionLog.id).where(ActionLog.idempotency_key == change.step_key))
+            ).first()
+            if done_before is None:
+                self._move_job(session, job, target, change)
+            return JobSnapshot(job.status.value)
+
+    @staticmethod
+    def _move_job(session: AsyncSession, job: Job, target: JobStatus, change: ChangeJobStatus) -> None:
+        try:
+            check_job_transition(job.status, target)
+            if target == JobStatus.scheduled and job.scheduled_start is None:
+                raise TransitionError("give the job a scheduled start before scheduling it")
+        except TransitionError as refused:
+            raise ApplicationError(
+                str(refused), job.status.value, type=INVALID_TRANSITION, non_retryable=True
+            ) from None
+        before = {"status": job.status.value}
+        job.status = target
+        if target == JobStatus.completed:
+            job.completed_at = utcnow()
+        elif target == JobStatus.unscheduled:
+            job.scheduled_start = job.scheduled_end = None  # back on the pile: no time any more
+        session.add(job)
+        session.add(
+            AuditLog(
+                company_id=job.company_id,
+                actor_user_id=_uuid_or_none(change.actor_user_id),
+                actor=change.actor,
+                entity_type="job",
+                entity_id=job.id,
+                action="change_status",
+                before=before,
+                after={"status": target.value},
+            )
+        )
+        session.add(
+            ActionLog(
+                company_id=job.company_id,
+                action=f"job_{target.value}",
+                outcome=ActionOutcome.done,
+                reason=f"requested by {change.actor}",
+                entity_type="job",
+                entity_id=job.id,
                 workflow_id=change.workflow_id,
                 idempotency_key=change.step_key,
             )

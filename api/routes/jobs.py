@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep, TemporalDep
-from api.flows import geocode_later, needs_geocoding
+from api.flows import geocode_later, needs_geocoding, update_with_start
 from api.line_items import public_lines, replace_lines
 from api.principal import Principal
 from api.tenancy import check_references, get_owned, owned
@@ -17,6 +18,7 @@ from api.workflow_links import workflow_id, workflow_url
 from models.customers import Customer
 from models.enums import JobStatus, Role
 from models.jobs import Job, JobCreate, JobPublic, JobSummary, JobUpdate, window_error
+from workflows.job import JobInput, JobStatusChange, JobWorkflow
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -145,3 +147,39 @@ async def update_job(
     if needs_geocoding(job, changes):
         await geocode_later(client, "job", job)
     return await _public(session, settings, job)
+
+
+class StatusChangeRequest(BaseModel):
+    status: JobStatus
+
+
+@router.post("/{job_id}/status", response_model=JobPublic)
+async def change_status(
+    job_id: uuid.UUID,
+    body: StatusChangeRequest,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+):
+    """Move a job along (scheduled → on the way → in progress → completed, …) through its workflow;
+    a move the rules forbid answers 409 with what is possible. Technicians move their own jobs."""
+    await _get_visible(session, job_id, principal)
+    change = JobStatusChange(
+        target=body.status.value,
+        actor=principal.actor,
+        actor_user_id=str(principal.user_id) if principal.user_id else None,
+    )
+    # End this transaction before the workflow's activity locks the row (this expires loaded rows).
+    await session.rollback()
+    await update_with_start(
+        client,
+        "job",
+        job_id,
+        principal.company_id,
+        JobWorkflow.run,
+        JobInput(job_id=str(job_id), company_id=str(principal.company_id)),
+        JobWorkflow.change_status,
+        change,
+    )
+    return await _public(session, settings, await get_owned(session, Job, job_id, principal))

@@ -1,0 +1,70 @@
+"""Job status changes go through the job's workflow and its state machine."""
+
+import uuid
+
+from sqlmodel import select
+
+from models.logs import ActionLog, AuditLog
+
+
+async def _job(office, tenant, **extra) -> dict:
+    customer = (await office.post("/v1/customers", json={"name": "Status"})).json()["id"]
+    body = {
+        "customer_id": customer,
+        "title": "Water heater",
+        "assigned_user_id": str(tenant.users["tech"].id),
+    }
+    return (await office.post("/v1/jobs", json=body | extra)).json()
+
+
+async def test_a_technician_moves_their_job_through_the_day(tenant, sessions, temporal_env):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant, scheduled_start="2026-12-01T09:00:00-06:00")
+    tech = await tenant.client("tech")
+    for status in ("on_the_way", "in_progress", "completed"):
+        moved = await tech.post(f"/v1/jobs/{job['id']}/status", json={"status": status})
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == status
+    done = (await tech.get(f"/v1/jobs/{job['id']}")).json()
+    assert done["completed_at"] is not None
+
+    async with sessions() as session:
+        audits = (
+            await session.exec(select(AuditLog).where(AuditLog.entity_id == uuid.UUID(job["id"])))
+        ).all()
+        actions = (
+            await session.exec(select(ActionLog).where(ActionLog.entity_id == uuid.UUID(job["id"])))
+        ).all()
+    moves = [(a.before["status"], a.after["status"]) for a in audits if a.action == "change_status"]
+    assert moves == [("scheduled", "on_the_way"), ("on_the_way", "in_progress"), ("in_progress", "completed")]
+    assert all(a.actor == f"user:{tenant.users['tech'].email}" for a in audits if a.action == "change_status")
+    assert {a.workflow_id for a in actions} == {f"job-{job['id']}"}
+    assert await temporal_env.client.get_workflow_handle(f"job-{job['id']}").result() == "completed"
+
+
+async def test_a_move_the_rules_forbid_is_409_with_what_is_possible(tenant):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant)  # unscheduled
+    refused = await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "completed"})
+    assert refused.status_code == 409
+    assert "next it can be cancelled, scheduled" in refused.json()["detail"]
+    no_time = await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "scheduled"})
+    assert no_time.status_code == 409 and "scheduled start" in no_time.json()["detail"]
+    assert (await office.get(f"/v1/jobs/{job['id']}")).json()["status"] == "unscheduled"
+    unknown = await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "teleported"})
+    assert unknown.status_code == 422
+
+
+async def test_technicians_cannot_move_other_peoples_jobs(tenant):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant, scheduled_start="2026-12-01T09:00:00-06:00")
+    other_tech = await tenant.client("tech2")
+    response = await other_tech.post(f"/v1/jobs/{job['id']}/status", json={"status": "on_the_way"})
+    assert response.status_code == 404
+
+
+async def test_unscheduling_a_job_clears_its_time(tenant):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant, scheduled_start="2026-12-01T09:00:00-06:00")
+    moved = (await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "unscheduled"})).json()
+    assert moved["status"] == "unscheduled" and moved["scheduled_start"] is None
