@@ -94,20 +94,8 @@ class RecordsActivities:
         """Move an invoice to `change.target` if the rules allow, in one transaction with its rows."""
         target = InvoiceStatus(change.target)
         async with self._sessions() as session, session.begin():
-            invoice = (
-                await session.exec(
-                    select(Invoice)
-                    .where(Invoice.id == uuid.UUID(change.invoice_id))
-                    .where(Invoice.company_id == uuid.UUID(change.company_id))
-                    .with_for_update()
-                )
-            ).first()
-            if invoice is None:
-                raise ApplicationError("invoice not found", type=NOT_FOUND, non_retryable=True)
-            done_before = (
-                await session.exec(select(ActionLog.id).where(ActionLog.idempotency_key == change.step_key))
-            ).first()
-            if done_before is None:
+            invoice = await _locked_row(session, Invoice, change.invoice_id, change.company_id)
+            if not await _done_before(session, change.step_key):
                 self._apply(session, invoice, target, change)
             return InvoiceSnapshot(invoice.status.value, invoice.amount_paid_cents, invoice.total_cents)
 
@@ -116,10 +104,7 @@ class RecordsActivities:
         try:
             check_invoice_transition(invoice.status, target, by_provider=change.by_provider)
         except TransitionError as refused:
-            # The current status rides along, so the workflow learns it (and ends if it is final).
-            raise ApplicationError(
-                str(refused), invoice.status.value, type=INVALID_TRANSITION, non_retryable=True
-            ) from None
+            raise _refusal(refused, invoice.status) from None
         before = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
         now = utcnow()
         action = _ACTIONS[target]
@@ -152,43 +137,15 @@ class RecordsActivities:
                 action = "record_partial_payment"  # money in, but a balance is still due
         session.add(invoice)
         after = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
-        session.add(
-            AuditLog(
-                company_id=invoice.company_id,
-                actor_user_id=_uuid_or_none(change.actor_user_id),
-                actor=change.actor,
-                entity_type="invoice",
-                entity_id=invoice.id,
-                action=action,
-                before=before,
-                after=after,
-            )
-        )
-        session.add(
-            ActionLog(
-                company_id=invoice.company_id,
-                action=action,
-                outcome=ActionOutcome.done,
-                reason=f"requested by {change.actor}",
-                entity_type="invoice",
-                entity_id=invoice.id,
-                workflow_id=change.workflow_id,
-                idempotency_key=change.step_key,
-            )
-        )
+        _record_change(session, invoice, change, action, action, before, after)
 
     @activity.defn
     async def change_job_status(self, change: ChangeJobStatus) -> JobSnapshot:
         """Move a job to `change.target` if its state machine allows, with audit and action-log rows."""
         target = JobStatus(change.target)
         async with self._sessions() as session, session.begin():
-            job = await session.get(Job, uuid.UUID(change.job_id), with_for_update=True)
-            if job is None or str(job.company_id) != change.company_id:
-                raise ApplicationError("job not found", type=NOT_FOUND, non_retryable=True)
-            done_before = (
-                await session.exec(select(ActionLog.id).where(ActionLog.idempotency_key == change.step_key))
-            ).first()
-            if done_before is None:
+            job = await _locked_row(session, Job, change.job_id, change.company_id)
+            if not await _done_before(session, change.step_key):
                 self._move_job(session, job, target, change)
             return JobSnapshot(job.status.value)
 
@@ -199,9 +156,7 @@ class RecordsActivities:
             if target == JobStatus.scheduled and job.scheduled_start is None:
                 raise TransitionError("give the job a scheduled start before scheduling it")
         except TransitionError as refused:
-            raise ApplicationError(
-                str(refused), job.status.value, type=INVALID_TRANSITION, non_retryable=True
-            ) from None
+            raise _refusal(refused, job.status) from None
         before = {"status": job.status.value}
         job.status = target
         if target == JobStatus.completed:
@@ -209,30 +164,8 @@ class RecordsActivities:
         elif target == JobStatus.unscheduled:
             job.scheduled_start = job.scheduled_end = None  # back on the pile: no time any more
         session.add(job)
-        session.add(
-            AuditLog(
-                company_id=job.company_id,
-                actor_user_id=_uuid_or_none(change.actor_user_id),
-                actor=change.actor,
-                entity_type="job",
-                entity_id=job.id,
-                action="change_status",
-                before=before,
-                after={"status": target.value},
-            )
-        )
-        session.add(
-            ActionLog(
-                company_id=job.company_id,
-                action=f"job_{target.value}",
-                outcome=ActionOutcome.done,
-                reason=f"requested by {change.actor}",
-                entity_type="job",
-                entity_id=job.id,
-                workflow_id=change.workflow_id,
-                idempotency_key=change.step_key,
-            )
-        )
+        after = {"status": target.value}
+        _record_change(session, job, change, "change_status", f"job_{target.value}", before, after)
 
     @activity.defn
     async def store_coordinates(self, data: StoreCoordinates) -> bool:
@@ -259,6 +192,55 @@ class RecordsActivities:
                 )
             )
             return sorted(set(rows.all()))
+
+
+async def _locked_row(session: AsyncSession, model, row_id: str, company_id: str):
+    """The company's row, locked for this transaction, or a final NotFound."""
+    row = await session.get(model, uuid.UUID(row_id), with_for_update=True)
+    if row is None or str(row.company_id) != company_id:
+        raise ApplicationError(f"{model.__tablename__} not found", type=NOT_FOUND, non_retryable=True)
+    return row
+
+
+async def _done_before(session: AsyncSession, step_key: str) -> bool:
+    """Whether this workflow step already committed (its action-log row is there): a retry changes nothing."""
+    found = await session.exec(select(ActionLog.id).where(ActionLog.idempotency_key == step_key))
+    return found.first() is not None
+
+
+def _refusal(refused: TransitionError, current) -> ApplicationError:
+    # The current status rides along, so the workflow learns it (and ends if it is final).
+    return ApplicationError(str(refused), current.value, type=INVALID_TRANSITION, non_retryable=True)
+
+
+def _record_change(
+    session, row, change, audit_action: str, log_action: str, before: dict, after: dict
+) -> None:
+    """The audit row (who, before, after) and the action-log row (keyed by the workflow step) of a change."""
+    session.add(
+        AuditLog(
+            company_id=row.company_id,
+            actor_user_id=_uuid_or_none(change.actor_user_id),
+            actor=change.actor,
+            entity_type=row.__tablename__,
+            entity_id=row.id,
+            action=audit_action,
+            before=before,
+            after=after,
+        )
+    )
+    session.add(
+        ActionLog(
+            company_id=row.company_id,
+            action=log_action,
+            outcome=ActionOutcome.done,
+            reason=f"requested by {change.actor}",
+            entity_type=row.__tablename__,
+            entity_id=row.id,
+            workflow_id=change.workflow_id,
+            idempotency_key=change.step_key,
+        )
+    )
 
 
 def _uuid_or_none(value: str | None) -> uuid.UUID | None:

@@ -15,18 +15,14 @@ Queries:
 The run ends once the invoice is Paid or Void, and continues as new if its history grows long.
 """
 
-import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.record_status import RecordStatus, step_key
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import (
-        INVALID_TRANSITION,
-        NOT_FOUND,
         ChangeInvoiceStatus,
         InvoiceSnapshot,
         PaymentDetails,
@@ -34,9 +30,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.enums import InvoiceStatus, PaymentMethod
 
-RECORDS_RETRY = RetryPolicy(
-    maximum_interval=timedelta(seconds=10), non_retryable_error_types=[INVALID_TRANSITION, NOT_FOUND]
-)
 FINAL = {InvoiceStatus.paid.value, InvoiceStatus.void.value}
 PAYMENT_METHODS = {m.value for m in PaymentMethod}
 
@@ -76,22 +69,15 @@ class InvoiceWorkflow:
     @workflow.init
     def __init__(self, input: InvoiceInput) -> None:
         self._input = input
-        self._status: str | None = None
-        self._lock = asyncio.Lock()  # one status change at a time, in arrival order
+        self._status = RecordStatus()
 
     @workflow.run
     async def run(self, input: InvoiceInput) -> str | None:
-        await workflow.wait_condition(
-            lambda: self._status in FINAL or workflow.info().is_continue_as_new_suggested()
-        )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._status not in FINAL:
-            workflow.continue_as_new(input)
-        return self._status
+        return await self._status.run_until_final(FINAL, input)
 
     @workflow.query
     def status(self) -> str | None:
-        return self._status
+        return self._status.value
 
     @workflow.update
     async def mark_sent(self, change: StatusChangeInput) -> InvoiceSnapshot:
@@ -124,34 +110,15 @@ class InvoiceWorkflow:
         payment: PaymentDetails | None = None,
         by_provider: bool = False,
     ) -> InvoiceSnapshot:
-        info = workflow.info()
         change = ChangeInvoiceStatus(
             invoice_id=self._input.invoice_id,
             company_id=self._input.company_id,
             target=target.value,
             actor=actor,
             actor_user_id=actor_user_id,
-            workflow_id=info.workflow_id,
-            step_key=f"{info.workflow_id}/{workflow.current_update_info().id}",
+            workflow_id=workflow.info().workflow_id,
+            step_key=step_key(),
             payment=payment,
             by_provider=by_provider,
         )
-        async with self._lock:
-            try:
-                snapshot = await workflow.execute_activity_method(
-                    RecordsActivities.change_invoice_status,
-                    change,
-                    start_to_close_timeout=timedelta(seconds=15),
-                    # A person waits on this answer: give up (and tell them) rather than hang.
-                    schedule_to_close_timeout=timedelta(minutes=1),
-                    retry_policy=RECORDS_RETRY,
-                )
-            except ActivityError as failed:
-                refusal = failed.cause
-                if isinstance(refusal, ApplicationError) and refusal.type == INVALID_TRANSITION:
-                    # Refused: learn the current status, so a run on a paid or void invoice ends.
-                    # (Refusals recorded before the status rode along carry no details.)
-                    self._status = refusal.details[0] if refusal.details else self._status
-                raise
-            self._status = snapshot.status
-            return snapshot
+        return await self._status.change(RecordsActivities.change_invoice_status, change)

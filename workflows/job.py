@@ -14,27 +14,20 @@ continues as new if its history grows long. The day's automations (reminders, on
 completion → invoice) hang off these changes in later work.
 """
 
-import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+
+from workflows.record_status import RecordStatus, step_key
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import (
-        INVALID_TRANSITION,
-        NOT_FOUND,
         ChangeJobStatus,
         JobSnapshot,
         RecordsActivities,
     )
     from models.enums import JobStatus
 
-RECORDS_RETRY = RetryPolicy(
-    maximum_interval=timedelta(seconds=10), non_retryable_error_types=[INVALID_TRANSITION, NOT_FOUND]
-)
 ENDED = {JobStatus.completed.value, JobStatus.cancelled.value}
 STATUSES = {s.value for s in JobStatus}
 
@@ -57,51 +50,28 @@ class JobWorkflow:
     @workflow.init
     def __init__(self, input: JobInput) -> None:
         self._input = input
-        self._status: str | None = None
-        self._lock = asyncio.Lock()  # one status change at a time, in arrival order
+        self._status = RecordStatus()
 
     @workflow.run
     async def run(self, input: JobInput) -> str | None:
-        await workflow.wait_condition(
-            lambda: self._status in ENDED or workflow.info().is_continue_as_new_suggested()
-        )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._status not in ENDED:
-            workflow.continue_as_new(input)
-        return self._status
+        return await self._status.run_until_final(ENDED, input)
 
     @workflow.query
     def status(self) -> str | None:
-        return self._status
+        return self._status.value
 
     @workflow.update
     async def change_status(self, change: JobStatusChange) -> JobSnapshot:
-        info = workflow.info()
         request = ChangeJobStatus(
             job_id=self._input.job_id,
             company_id=self._input.company_id,
             target=change.target,
             actor=change.actor,
             actor_user_id=change.actor_user_id,
-            workflow_id=info.workflow_id,
-            step_key=f"{info.workflow_id}/{workflow.current_update_info().id}",
+            workflow_id=workflow.info().workflow_id,
+            step_key=step_key(),
         )
-        async with self._lock:
-            try:
-                snapshot = await workflow.execute_activity_method(
-                    RecordsActivities.change_job_status,
-                    request,
-                    start_to_close_timeout=timedelta(seconds=15),
-                    schedule_to_close_timeout=timedelta(minutes=1),
-                    retry_policy=RECORDS_RETRY,
-                )
-            except ActivityError as failed:
-                refusal = failed.cause
-                if isinstance(refusal, ApplicationError) and refusal.type == INVALID_TRANSITION:
-                    self._status = refusal.details[0] if refusal.details else self._status
-                raise
-            self._status = snapshot.status
-            return snapshot
+        return await self._status.change(RecordsActivities.change_job_status, request)
 
     @change_status.validator
     def _validate_change(self, change: JobStatusChange) -> None:
