@@ -41,14 +41,9 @@ def probe_request(tenant) -> AiRequest:
     )
 
 
-async def test_owners_are_texted_once_a_day_while_messages_fall_back(
-    tenant, sessions, settings, temporal_env, api_url, healthy_sandbox
-):
-    owner_phone, admin_phone = "+15125550191", "+15125550192"
-    await set_phones(sessions, tenant, {"owner": owner_phone, "admin": admin_phone})
-    healthy_sandbox.controls.set("gemini", "down")
-    healthy_sandbox.controls.set("anthropic", "down")
-
+async def run_probes(temporal_env, sessions, settings, tenant, count: int) -> list:
+    """Run `count` AI-using workflows one after another on a worker of their own; the breakers they open
+    are closed again afterwards (they are global, and other tests share the database)."""
     queue = f"ai-probe-{uuid.uuid4()}"
     deps = Deps(sessions=sessions, settings=settings)
     try:
@@ -59,20 +54,31 @@ async def test_owners_are_texted_once_a_day_while_messages_fall_back(
             activities=build_activities(deps),
             activity_executor=ThreadPoolExecutor(4),
         ):
-            results = []
-            for _attempt in range(4):  # enough calls to open both breakers and to try alerting twice
-                results.append(
-                    await temporal_env.client.execute_workflow(
-                        AiProbeWorkflow.run,
-                        probe_request(tenant),
-                        id=f"ai-probe-{uuid.uuid4()}",
-                        task_queue=queue,
-                    )
+            return [
+                await temporal_env.client.execute_workflow(
+                    AiProbeWorkflow.run,
+                    probe_request(tenant),
+                    id=f"ai-probe-{uuid.uuid4()}",
+                    task_queue=queue,
                 )
+                for _ in range(count)
+            ]
     finally:
         async with sessions() as session:
             await session.exec(delete(AiProviderState))
             await session.commit()
+
+
+async def test_owners_are_texted_once_a_day_while_messages_fall_back(
+    tenant, sessions, settings, temporal_env, api_url, healthy_sandbox
+):
+    owner_phone, admin_phone = "+15125550191", "+15125550192"
+    await set_phones(sessions, tenant, {"owner": owner_phone, "admin": admin_phone})
+    healthy_sandbox.controls.set("gemini", "down")
+    healthy_sandbox.controls.set("anthropic", "down")
+
+    # Enough calls to open both breakers and to try alerting twice.
+    results = await run_probes(temporal_env, sessions, settings, tenant, 4)
 
     assert {r.text for r in results} == {FALLBACK} and {r.provider for r in results} == {"fallback"}
     texts = [e for e in healthy_sandbox.outbox if e.channel == "sms" and e.to in (owner_phone, admin_phone)]
@@ -92,23 +98,7 @@ async def test_a_failed_owner_sms_neither_stops_the_others_nor_the_message(
             session.add(AiProviderState(provider=provider, consecutive_failures=3, open_until=until))
         await session.commit()
 
-    queue = f"ai-probe-{uuid.uuid4()}"
-    deps = Deps(sessions=sessions, settings=settings)
-    try:
-        async with Worker(
-            temporal_env.client,
-            task_queue=queue,
-            workflows=[AiProbeWorkflow],
-            activities=build_activities(deps),
-            activity_executor=ThreadPoolExecutor(4),
-        ):
-            result = await temporal_env.client.execute_workflow(
-                AiProbeWorkflow.run, probe_request(tenant), id=f"ai-probe-{uuid.uuid4()}", task_queue=queue
-            )
-    finally:
-        async with sessions() as session:
-            await session.exec(delete(AiProviderState))
-            await session.commit()
+    [result] = await run_probes(temporal_env, sessions, settings, tenant, 1)
 
     assert (result.text, result.provider) == (FALLBACK, "fallback")
     texts = [e for e in healthy_sandbox.outbox if e.channel == "sms" and e.to in (bad_phone, admin_phone)]

@@ -136,6 +136,19 @@ async def _pending_row(sessions, tenant, target: MessageTarget, phone: str, body
         await session.commit()
 
 
+async def _queued_row(sessions, tenant, target, phone: str, body: str) -> str:
+    """A message Twilio took (queued, with its sid) and nothing has reported on since."""
+    await _pending_row(sessions, tenant, target, phone, body)
+    sid = "SM" + uuid.uuid4().hex
+    async with sessions() as session:
+        stmt = select(MessageLog).where(MessageLog.workflow_id == target.workflow_id)
+        message = (await session.exec(stmt)).one()
+        message.provider_id, message.status = sid, "queued"
+        session.add(message)
+        await session.commit()
+    return sid
+
+
 def _retry() -> ActivityEnvironment:
     retry = ActivityEnvironment()
     retry.info = dataclasses.replace(retry.info, attempt=2)
@@ -247,15 +260,7 @@ async def test_a_status_callback_before_send_sms_records_the_sid_is_not_lost(
 
 async def test_canceled_means_failed(texting_tenant, sessions, api_url):
     target = _target(texting_tenant, None, purpose="scheduled-reminder")
-    await _pending_row(sessions, texting_tenant, target, "+15125550186", "Tomorrow at 9")
-    sid = "SM" + uuid.uuid4().hex
-    async with sessions() as session:
-        message = (
-            await session.exec(select(MessageLog).where(MessageLog.workflow_id == target.workflow_id))
-        ).one()
-        message.provider_id, message.status = sid, "queued"
-        session.add(message)
-        await session.commit()
+    sid = await _queued_row(sessions, texting_tenant, target, "+15125550186", "Tomorrow at 9")
     assert await _status_callback(api_url, sid, "canceled") == 204
     assert (await _message(sessions, target)).status == "failed"
 
@@ -409,15 +414,7 @@ async def test_stop_to_a_technicians_own_number_is_honoured_for_that_company_onl
 
 async def test_a_replayed_status_callback_applies_once(texting_tenant, sessions, api_url):
     target = _target(texting_tenant, None, purpose="invoice-sms")
-    await _pending_row(sessions, texting_tenant, target, "+15125550190", "Invoice ready")
-    sid = "SM" + uuid.uuid4().hex
-    async with sessions() as session:
-        message = (
-            await session.exec(select(MessageLog).where(MessageLog.workflow_id == target.workflow_id))
-        ).one()
-        message.provider_id, message.status = sid, "queued"
-        session.add(message)
-        await session.commit()
+    sid = await _queued_row(sessions, texting_tenant, target, "+15125550190", "Invoice ready")
     assert await _status_callback(api_url, sid, "undelivered", ErrorCode="30003") == 204
     first = await _message(sessions, target)
     assert await _status_callback(api_url, sid, "undelivered", ErrorCode="30005") == 204

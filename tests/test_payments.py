@@ -176,15 +176,15 @@ def _signed(payload: str, secret: str = sandbox_keys.STRIPE_WEBHOOK_SECRET, age_
     return {"Stripe-Signature": f"t={timestamp},v1={signature}", "Content-Type": "application/json"}
 
 
+async def _draft_invoice(office, cents: int) -> dict:
+    customer = (await office.post("/v1/customers", json={"name": "Payer"})).json()["id"]
+    lines = [{"description": "Service", "unit_price_cents": cents, "taxable": False}]
+    return (await office.post("/v1/invoices", json={"customer_id": customer, "line_items": lines})).json()
+
+
 async def test_forged_and_replayed_stripe_webhooks_change_nothing(tenant, payments, settings, api_url):
     office = await tenant.client("owner")
-    customer = (await office.post("/v1/customers", json={"name": "Forged"})).json()["id"]
-    invoice = (
-        await office.post(
-            "/v1/invoices",
-            json={"customer_id": customer, "line_items": [{"description": "x", "unit_price_cents": 100}]},
-        )
-    ).json()
+    invoice = await _draft_invoice(office, 100)
     event = {
         "id": f"evt_{uuid.uuid4().hex}",
         "object": "event",
@@ -195,7 +195,7 @@ async def test_forged_and_replayed_stripe_webhooks_change_nothing(tenant, paymen
                 "object": "checkout.session",
                 "payment_intent": "pi_forged",
                 "payment_status": "paid",
-                "amount_total": 108,
+                "amount_total": 100,
                 "metadata": {"invoice_id": invoice["id"]},
                 "created": int(time.time()),
             }
@@ -218,13 +218,7 @@ async def test_forged_and_replayed_stripe_webhooks_change_nothing(tenant, paymen
 
 async def test_a_payment_for_a_void_invoice_is_acknowledged_and_shown_to_the_office(tenant, api_url):
     office = await tenant.client("owner")
-    customer = (await office.post("/v1/customers", json={"name": "Late payer"})).json()["id"]
-    invoice = (
-        await office.post(
-            "/v1/invoices",
-            json={"customer_id": customer, "line_items": [{"description": "x", "unit_price_cents": 100}]},
-        )
-    ).json()
+    invoice = await _draft_invoice(office, 100)
     await office.post(f"/v1/invoices/{invoice['id']}/void")
     event = {
         "id": f"evt_{uuid.uuid4().hex}",
@@ -235,7 +229,7 @@ async def test_a_payment_for_a_void_invoice_is_acknowledged_and_shown_to_the_off
                 "id": "cs_late",
                 "payment_intent": "pi_late",
                 "payment_status": "paid",
-                "amount_total": 108,
+                "amount_total": 100,
                 "metadata": {"invoice_id": invoice["id"]},
             }
         },
@@ -269,9 +263,7 @@ def _checkout_event(invoice_id: str, amount_cents: int) -> str:
 
 
 async def _sent_invoice(office, cents: int) -> dict:
-    customer = (await office.post("/v1/customers", json={"name": "Payer"})).json()["id"]
-    lines = [{"description": "Service", "unit_price_cents": cents, "taxable": False}]
-    invoice = (await office.post("/v1/invoices", json={"customer_id": customer, "line_items": lines})).json()
+    invoice = await _draft_invoice(office, cents)
     await office.post(f"/v1/invoices/{invoice['id']}/mark-sent")
     return invoice
 
