@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     ai_daily_budget_cents: int = 500  # platform default; Company.ai_daily_budget_cents overrides it
     ai_concurrency_cap: int = 5  # AI calls at once per company, across all processes
 
+    # Signs the customers' private links (quote pages, tracking). Anyone who knows it can forge them:
+    # production must set its own.
+    secret_key: str = "nexjob-dev-secret-not-for-production"
+
     session_days: int = 14
     # Failed logins per email before each further attempt is refused for a while.
     login_free_attempts: int = 5
@@ -68,6 +72,8 @@ class Settings(BaseSettings):
                 "google_maps_api_key",
             )
             missing = [name.upper() for name in required if not getattr(self, name)]
+            if self.secret_key == Settings.model_fields["secret_key"].default:
+                missing.append("SECRET_KEY (its own, not the development default)")
             if missing:
                 raise ValueError(f"NEXJOB_ENV=production needs {', '.join(missing)}")
         return self

@@ -22,16 +22,19 @@ from activities.clients import configure_resend, maps_client, stripe_client, twi
 from activities.maps import MapsActivities
 from activities.messaging import MessagingActivities
 from activities.payments import PaymentsActivities
+from activities.quotes import QuoteActivities
 from activities.records import RecordsActivities
+from activities.scheduling import SchedulingActivities
 from models.db import session_factory
 from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.job import JobWorkflow
+from workflows.quote import QuoteWorkflow
 
 log = logging.getLogger("nexjob.worker")
 
-WORKFLOWS = [InvoiceWorkflow, JobWorkflow, GeocodeWorkflow]
+WORKFLOWS = [QuoteWorkflow, InvoiceWorkflow, JobWorkflow, GeocodeWorkflow]
 
 
 @dataclass
@@ -48,7 +51,24 @@ def build_activities(deps: Deps) -> list:
     messaging = MessagingActivities(deps.sessions, twilio_client(deps.settings), deps.settings)
     maps = MapsActivities(maps_client(deps.settings))
     ai = AiActivities(AiGateway(deps.sessions, deps.settings))
+    quotes = QuoteActivities(deps.sessions, deps.settings)
+    scheduling = SchedulingActivities(deps.sessions)
     return [
+        quotes.quote_state,
+        quotes.quote_messages,
+        quotes.mark_quote_sent,
+        quotes.accept_quote,
+        quotes.decline_quote,
+        quotes.expire_quote,
+        quotes.card_customer,
+        quotes.store_stripe_customer,
+        quotes.save_card,
+        quotes.skip_card,
+        scheduling.book_slot,
+        scheduling.assignment_options,
+        scheduling.assign_technician,
+        scheduling.ask_admins_to_assign,
+        scheduling.confirmation,
         records.change_invoice_status,
         records.change_job_status,
         records.store_coordinates,
@@ -56,6 +76,8 @@ def build_activities(deps: Deps) -> list:
         automations.check_automation,
         payments.ensure_stripe_customer,
         payments.create_setup_intent,
+        payments.create_card_checkout,
+        payments.saved_card,
         payments.charge_card_on_file,
         payments.create_invoice_checkout,
         payments.refund_payment,

@@ -79,6 +79,37 @@ class CheckoutResult:
 
 
 @dataclass
+class CardCheckoutInput:
+    """A Stripe-hosted page where the customer saves a card for later (Checkout in setup mode)."""
+
+    stripe_customer_id: str
+    currency: str
+    success_url: str  # Stripe fills in {CHECKOUT_SESSION_ID}
+    cancel_url: str
+    idempotency_key: str
+    metadata: dict[str, str]
+    stripe_account: str | None = None
+
+
+@dataclass
+class SavedCardInput:
+    checkout_session_id: str
+    stripe_account: str | None = None
+
+
+@dataclass
+class SavedCard:
+    """The card a finished setup saved; `complete` is False while the customer has not finished."""
+
+    complete: bool
+    metadata: dict[str, str]
+    stripe_customer_id: str | None = None
+    payment_method_id: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+
+
+@dataclass
 class RefundInput:
     payment_intent_id: str
     idempotency_key: str
@@ -157,6 +188,41 @@ class PaymentsActivities:
             options=_options(data.idempotency_key, data.stripe_account),
         )
         return SetupIntentResult(intent.id, intent.client_secret)
+
+    @activity.defn
+    def create_card_checkout(self, data: CardCheckoutInput) -> CheckoutResult:
+        """Stripe's own page for saving a card: its SetupIntent keeps the card usable off-session."""
+        session = _call(
+            self._stripe.v1.checkout.sessions.create,
+            params={
+                "mode": "setup",
+                "currency": data.currency,
+                "customer": data.stripe_customer_id,
+                "payment_method_types": ["card"],
+                "setup_intent_data": {"metadata": data.metadata},
+                "success_url": data.success_url,
+                "cancel_url": data.cancel_url,
+                "metadata": data.metadata,
+            },
+            options=_options(data.idempotency_key, data.stripe_account),
+        )
+        return CheckoutResult(session.id, session.url)
+
+    @activity.defn
+    def saved_card(self, data: SavedCardInput) -> SavedCard:
+        """What a card-saving Checkout session saved: the payment method, its brand and last 4."""
+        session = _call(
+            self._stripe.v1.checkout.sessions.retrieve,
+            data.checkout_session_id,
+            params={"expand": ["setup_intent.payment_method"]},
+            options=_options(None, data.stripe_account),
+        )
+        metadata = session.metadata.to_dict() if session.metadata else {}
+        intent = session.setup_intent
+        if session.status != "complete" or intent is None or intent.status != "succeeded":
+            return SavedCard(False, metadata)
+        method = intent.payment_method
+        return SavedCard(True, metadata, session.customer, method.id, method.card.brand, method.card.last4)
 
     @activity.defn
     def charge_card_on_file(self, data: ChargeInput) -> ChargeResult:

@@ -94,8 +94,8 @@ class RecordsActivities:
         """Move an invoice to `change.target` if the rules allow, in one transaction with its rows."""
         target = InvoiceStatus(change.target)
         async with self._sessions() as session, session.begin():
-            invoice = await _locked_row(session, Invoice, change.invoice_id, change.company_id)
-            if not await _done_before(session, change.step_key):
+            invoice = await locked_row(session, Invoice, change.invoice_id, change.company_id)
+            if not await done_before(session, change.step_key):
                 self._apply(session, invoice, target, change)
             return InvoiceSnapshot(invoice.status.value, invoice.amount_paid_cents, invoice.total_cents)
 
@@ -104,7 +104,7 @@ class RecordsActivities:
         try:
             check_invoice_transition(invoice.status, target, by_provider=change.by_provider)
         except TransitionError as refused:
-            raise _refusal(refused, invoice.status) from None
+            raise refusal(refused, invoice.status) from None
         before = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
         now = utcnow()
         action = _ACTIONS[target]
@@ -126,7 +126,7 @@ class RecordsActivities:
                         method=PaymentMethod(details.method),
                         reference=details.reference,
                         received_on=date.fromisoformat(details.received_on),
-                        recorded_by_id=_uuid_or_none(change.actor_user_id),
+                        recorded_by_id=uuid_or_none(change.actor_user_id),
                         idempotency_key=change.step_key,
                     )
                 )
@@ -137,15 +137,15 @@ class RecordsActivities:
                 action = "record_partial_payment"  # money in, but a balance is still due
         session.add(invoice)
         after = {"status": invoice.status.value, "amount_paid_cents": invoice.amount_paid_cents}
-        _record_change(session, invoice, change, action, action, before, after)
+        record_change(session, invoice, change, action, action, before, after)
 
     @activity.defn
     async def change_job_status(self, change: ChangeJobStatus) -> JobSnapshot:
         """Move a job to `change.target` if its state machine allows, with audit and action-log rows."""
         target = JobStatus(change.target)
         async with self._sessions() as session, session.begin():
-            job = await _locked_row(session, Job, change.job_id, change.company_id)
-            if not await _done_before(session, change.step_key):
+            job = await locked_row(session, Job, change.job_id, change.company_id)
+            if not await done_before(session, change.step_key):
                 self._move_job(session, job, target, change)
             return JobSnapshot(job.status.value)
 
@@ -156,7 +156,7 @@ class RecordsActivities:
             if target == JobStatus.scheduled and job.scheduled_start is None:
                 raise TransitionError("give the job a scheduled start before scheduling it")
         except TransitionError as refused:
-            raise _refusal(refused, job.status) from None
+            raise refusal(refused, job.status) from None
         before = {"status": job.status.value}
         job.status = target
         if target == JobStatus.completed:
@@ -165,7 +165,7 @@ class RecordsActivities:
             job.scheduled_start = job.scheduled_end = None  # back on the pile: no time any more
         session.add(job)
         after = {"status": target.value}
-        _record_change(session, job, change, "change_status", f"job_{target.value}", before, after)
+        record_change(session, job, change, "change_status", f"job_{target.value}", before, after)
 
     @activity.defn
     async def store_coordinates(self, data: StoreCoordinates) -> bool:
@@ -194,7 +194,7 @@ class RecordsActivities:
             return sorted(set(rows.all()))
 
 
-async def _locked_row(session: AsyncSession, model, row_id: str, company_id: str):
+async def locked_row(session: AsyncSession, model, row_id: str, company_id: str):
     """The company's row, locked for this transaction, or a final NotFound."""
     row = await session.get(model, uuid.UUID(row_id), with_for_update=True)
     if row is None or str(row.company_id) != company_id:
@@ -202,25 +202,25 @@ async def _locked_row(session: AsyncSession, model, row_id: str, company_id: str
     return row
 
 
-async def _done_before(session: AsyncSession, step_key: str) -> bool:
+async def done_before(session: AsyncSession, step_key: str) -> bool:
     """Whether this workflow step already committed (its action-log row is there): a retry changes nothing."""
     found = await session.exec(select(ActionLog.id).where(ActionLog.idempotency_key == step_key))
     return found.first() is not None
 
 
-def _refusal(refused: TransitionError, current) -> ApplicationError:
+def refusal(refused: TransitionError, current) -> ApplicationError:
     # The current status rides along, so the workflow learns it (and ends if it is final).
     return ApplicationError(str(refused), current.value, type=INVALID_TRANSITION, non_retryable=True)
 
 
-def _record_change(
+def record_change(
     session, row, change, audit_action: str, log_action: str, before: dict, after: dict
 ) -> None:
     """The audit row (who, before, after) and the action-log row (keyed by the workflow step) of a change."""
     session.add(
         AuditLog(
             company_id=row.company_id,
-            actor_user_id=_uuid_or_none(change.actor_user_id),
+            actor_user_id=uuid_or_none(change.actor_user_id),
             actor=change.actor,
             entity_type=row.__tablename__,
             entity_id=row.id,
@@ -243,5 +243,5 @@ def _record_change(
     )
 
 
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+def uuid_or_none(value: str | None) -> uuid.UUID | None:
     return uuid.UUID(value) if value else None

@@ -4,12 +4,21 @@ import asyncio
 import logging
 
 from fastapi import HTTPException, status
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.messaging import MESSAGING_ERRORS
+from activities.payments import PAYMENT_ERRORS
+from activities.quotes import INVALID_REQUEST
 from activities.records import INVALID_TRANSITION, NOT_FOUND
+from activities.scheduling import SLOT_TAKEN
 from api.workflow_links import workflow_id
 from settings import TASK_QUEUE
 from temporal.search_attributes import for_entity
@@ -17,6 +26,9 @@ from workflows.geocode import GeocodeInput, GeocodeWorkflow
 
 log = logging.getLogger(__name__)
 UPDATE_WAIT_SECONDS = 30
+# Typed refusals from a workflow or its activities, as HTTP answers (their message is for the person).
+CONFLICTS = {INVALID_TRANSITION, SLOT_TAKEN}  # the record's state forbids it: 409
+UNPROCESSABLE = {INVALID_REQUEST, *MESSAGING_ERRORS, *PAYMENT_ERRORS}  # the input cannot be used: 422
 
 
 async def update_with_start(
@@ -32,9 +44,9 @@ async def update_with_start(
 ):
     """Run `update` on the entity's workflow, starting the workflow first if it is not running.
 
-    Answers 409 when the workflow refuses the change (with its reason), 422 when its validator rejects
-    the input, and 503 when Temporal cannot be reached; in each case nothing was changed. `update_id`
-    makes a repeated request (a redelivered webhook) the same update, answered once.
+    Answers 409 when the workflow refuses the change (with its reason), 422 when its validator or a
+    provider rejects the input, and 503 when Temporal cannot be reached; in each case nothing was
+    changed. `update_id` makes a repeated request (a redelivered webhook) the same update, answered once.
     """
     start = WithStartWorkflowOperation(
         run,
@@ -51,7 +63,8 @@ async def update_with_start(
             ),
             UPDATE_WAIT_SECONDS,
         )
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        # Our deadline passed (the SDK reports our cancelling its wait as the second kind).
         raise HTTPException(
             status.HTTP_504_GATEWAY_TIMEOUT,
             "the change was handed to its workflow but not confirmed in time (is the worker running?); "
@@ -59,8 +72,10 @@ async def update_with_start(
         ) from None
     except WorkflowUpdateFailedError as failed:
         cause = _root_cause(failed)
-        if isinstance(cause, ApplicationError) and cause.type == INVALID_TRANSITION:
+        if isinstance(cause, ApplicationError) and cause.type in CONFLICTS:
             raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
+        if isinstance(cause, ApplicationError) and cause.type in UNPROCESSABLE:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, cause.message) from None
         if isinstance(cause, ApplicationError) and cause.type == NOT_FOUND:
             raise HTTPException(status.HTTP_404_NOT_FOUND, cause.message) from None
         if isinstance(cause, ApplicationError) and failed.cause is cause:  # the update's validator said no

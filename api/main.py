@@ -1,16 +1,16 @@
 """The NexJob API: `uvicorn api.main:app`. JSON under /v1 (documented at /docs), pages at /."""
 
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import DataError
 from temporalio.client import Client
 
+from api import portal
+from api.rendering import templates
 from api.routes import (
     ai,
     api_keys,
@@ -29,8 +29,6 @@ from api.routes import (
 )
 from models.db import session_factory
 from settings import Settings, get_settings
-
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -78,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(webhooks.router)
+    app.include_router(portal.router)
 
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, error: DataError):

@@ -10,6 +10,7 @@ from models import (  # noqa: F401
     leads,
     line_items,
     logs,
+    notifications,
     providers,
     quotes,
 )

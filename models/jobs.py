@@ -3,7 +3,9 @@
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from pydantic import model_validator
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlmodel import Field, Index, SQLModel
 
 from models.base import company_field, enum_type, id_field, timestamp
@@ -28,12 +30,27 @@ class JobBase(SQLModel):
 
 
 class Job(JobBase, table=True):
-    # The dispatch board and job list read a company's jobs by status in schedule order.
-    __table_args__ = (Index("ix_job_company_status_start", "company_id", "status", "scheduled_start"),)
+    __table_args__ = (
+        # The dispatch board and job list read a company's jobs by status in schedule order.
+        Index("ix_job_company_status_start", "company_id", "status", "scheduled_start"),
+        # One technician, one place at a time: the database refuses two overlapping live jobs for the same
+        # person, whoever books them (a customer racing another for a slot, or the office). Needs btree_gist.
+        ExcludeConstraint(
+            (sa.column("assigned_user_id"), "="),
+            (sa.func.tstzrange(sa.column("scheduled_start"), sa.column("scheduled_end")), "&&"),
+            name="job_technician_no_overlap",
+            using="gist",
+            where=sa.text(
+                "assigned_user_id IS NOT NULL AND scheduled_start IS NOT NULL "
+                "AND scheduled_end IS NOT NULL AND status <> 'cancelled'"
+            ),
+        ),
+    )
     id: uuid.UUID = id_field()
     company_id: uuid.UUID = company_field()
     status: JobStatus = Field(default=JobStatus.unscheduled, sa_type=enum_type(JobStatus))
-    quote_id: uuid.UUID | None = Field(default=None, foreign_key="quote.id")
+    quote_id: uuid.UUID | None = Field(default=None, foreign_key="quote.id", index=True)
+    assignment_reason: str | None = None  # why agentic scheduling chose this technician, in plain words
     completed_at: datetime | None = timestamp()
     created_at: datetime = timestamp(nullable=False, default_now=True)
 
@@ -78,6 +95,7 @@ class JobSummary(JobBase):
     id: uuid.UUID
     status: JobStatus
     quote_id: uuid.UUID | None
+    assignment_reason: str | None
     completed_at: datetime | None
     created_at: datetime
 

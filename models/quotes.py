@@ -31,7 +31,12 @@ class Quote(QuoteBase, table=True):
     total_cents: int = 0
     signed_name: str | None = None
     sent_at: datetime | None = timestamp()
+    viewed_at: datetime | None = timestamp()  # first opened by the customer
     accepted_at: datetime | None = timestamp()
+    declined_at: datetime | None = timestamp()
+    decline_reason: str | None = None
+    # The customer saved a card or chose not to: the portal moves on to picking a time.
+    card_step_done_at: datetime | None = timestamp()
     created_at: datetime = timestamp(nullable=False, default_now=True, index=True)
 
 
@@ -59,11 +64,19 @@ class QuoteSummary(QuoteBase):
     total_cents: int
     signed_name: str | None
     sent_at: datetime | None
+    viewed_at: datetime | None
     accepted_at: datetime | None
+    declined_at: datetime | None
+    decline_reason: str | None
     created_at: datetime
 
 
 class QuotePublic(QuoteSummary):
-    """One quote in full, with its priced lines."""
+    """One quote in full: its priced lines, the customer's link and its workflow in the Temporal UI."""
 
     line_items: list[LineItemPublic] = []
+    portal_url: str | None = None  # once sent
+    job_id: uuid.UUID | None = None  # the job the customer booked
+    invoice_id: uuid.UUID | None = None
+    workflow_id: str
+    workflow_url: str

@@ -31,7 +31,7 @@ from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, Stat
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
 
-async def _public(session, settings, invoice: Invoice) -> InvoicePublic:
+async def public_invoice(session, settings, invoice: Invoice) -> InvoicePublic:
     wf_id = workflow_id("invoice", invoice.id)
     update = {
         "workflow_id": wf_id,
@@ -64,21 +64,30 @@ async def create_invoice(
     body: InvoiceCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
 ):
     """Draft an invoice with the company's next number, tax rate and payment terms."""
+    invoice = await draft_invoice(session, principal, body)
+    await session.commit()
+    return await public_invoice(session, settings, invoice)
+
+
+async def draft_invoice(
+    session, principal: Principal, body: InvoiceCreate, tax_rate_bps: int | None = None
+) -> Invoice:
+    """A new draft invoice and its lines, not yet committed. `tax_rate_bps` keeps a quote's rate, so
+    the invoice comes to what the customer accepted."""
     # Locking the company row hands out invoice numbers one at a time, without gaps or repeats.
     company = await session.get(Company, principal.company_id, with_for_update=True)
     issued_on = company_today(company)
     values = body.model_dump(exclude={"line_items"}) | {
         "number": company.next_invoice_number,
         "currency": company.currency,
-        "tax_rate_bps": company.tax_rate_bps,
+        "tax_rate_bps": company.tax_rate_bps if tax_rate_bps is None else tax_rate_bps,
         "issued_on": issued_on,
         "due_on": body.due_on or issued_on + timedelta(days=company.invoice_due_days),
     }
     invoice = await create_owned(session, principal, Invoice, values)
     company.next_invoice_number += 1
     await replace_lines(session, principal, invoice, body.line_items)
-    await session.commit()
-    return await _public(session, settings, invoice)
+    return invoice
 
 
 @router.get("/{invoice_id}", response_model=InvoicePublic)
@@ -86,7 +95,7 @@ async def get_invoice(
     invoice_id: uuid.UUID, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
 ):
     """One invoice with its lines, balance and a link to its workflow in the Temporal UI."""
-    return await _public(session, settings, await get_owned(session, Invoice, invoice_id, principal))
+    return await public_invoice(session, settings, await get_owned(session, Invoice, invoice_id, principal))
 
 
 @router.patch("/{invoice_id}", response_model=InvoicePublic)
@@ -109,7 +118,7 @@ async def update_invoice(
     if body.line_items is not None:
         await replace_lines(session, principal, invoice, body.line_items)
     await session.commit()
-    return await _public(session, settings, invoice)
+    return await public_invoice(session, settings, invoice)
 
 
 @router.get("/{invoice_id}/payments", response_model=list[PaymentPublic])
@@ -135,7 +144,7 @@ async def _change(session, settings, client, principal: Principal, invoice_id, u
         update,
         update_input,
     )
-    return await _public(session, settings, await get_owned(session, Invoice, invoice_id, principal))
+    return await public_invoice(session, settings, await get_owned(session, Invoice, invoice_id, principal))
 
 
 def _actor(principal: Principal) -> dict:

@@ -1,24 +1,54 @@
-"""Quotes: build them from the catalogue, price them, edit them while they are drafts."""
+"""Quotes: build them from the catalogue, price them, edit them while they are drafts, send them (the
+quote workflow takes it from there) and turn an accepted one into an invoice."""
 
 import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
+from sqlmodel import select
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.crud import Page, PageDep, create_owned, fetch_page, record_audit, snapshot, update_owned
-from api.deps import OfficeStaff, SessionDep
+from api.deps import OfficeStaff, SessionDep, SettingsDep, TemporalDep
+from api.flows import update_with_start
 from api.line_items import public_lines, replace_lines
+from api.routes.invoices import draft_invoice
+from api.routes.invoices import public_invoice as invoice_public
 from api.tenancy import get_owned, owned
+from api.workflow_links import workflow_id, workflow_url
 from models.company import Company
-from models.enums import QuoteStatus
+from models.enums import InvoiceStatus, QuoteStatus
+from models.invoices import Invoice, InvoiceCreate, InvoicePublic
+from models.jobs import Job
+from models.line_items import LineItemIn, QuoteLineItem
+from models.links import quote_url
+from models.money import is_counted
 from models.quotes import QUOTE_VALID_DAYS, Quote, QuoteCreate, QuotePublic, QuoteSummary, QuoteUpdate
 from models.time import company_today
+from workflows.quote import DESCRIPTIONS, QuoteInput, QuoteStage, QuoteWorkflow, SendQuote
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
 
-async def _public(session, quote: Quote) -> QuotePublic:
-    return QuotePublic.model_validate(quote, update={"line_items": await public_lines(session, quote)})
+async def _public(session, settings, quote: Quote) -> QuotePublic:
+    wf_id = workflow_id("quote", quote.id)
+    job_id = (await session.exec(select(Job.id).where(Job.quote_id == quote.id))).first()
+    update = {
+        "line_items": await public_lines(session, quote),
+        "portal_url": quote_url(settings, quote.id, quote.company_id) if quote.sent_at else None,
+        "job_id": job_id,
+        "invoice_id": await _open_invoice_id(session, quote),
+        "workflow_id": wf_id,
+        "workflow_url": workflow_url(settings, wf_id),
+    }
+    return QuotePublic.model_validate(quote, update=update)
+
+
+async def _open_invoice_id(session, quote: Quote) -> uuid.UUID | None:
+    found = await session.exec(
+        select(Invoice.id).where(Invoice.quote_id == quote.id, Invoice.status != InvoiceStatus.void)
+    )
+    return found.first()
 
 
 @router.get("", response_model=Page[QuoteSummary])
@@ -40,7 +70,7 @@ async def list_quotes(
 
 
 @router.post("", response_model=QuotePublic, status_code=status.HTTP_201_CREATED)
-async def create_quote(body: QuoteCreate, principal: OfficeStaff, session: SessionDep):
+async def create_quote(body: QuoteCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep):
     """Draft a quote; lines may name a catalogue service and take its description and price."""
     company = await session.get(Company, principal.company_id)
     values = body.model_dump(exclude={"line_items"}) | {"tax_rate_bps": company.tax_rate_bps}
@@ -48,17 +78,19 @@ async def create_quote(body: QuoteCreate, principal: OfficeStaff, session: Sessi
     quote = await create_owned(session, principal, Quote, values)
     await replace_lines(session, principal, quote, body.line_items)
     await session.commit()
-    return await _public(session, quote)
+    return await _public(session, settings, quote)
 
 
 @router.get("/{quote_id}", response_model=QuotePublic)
-async def get_quote(quote_id: uuid.UUID, principal: OfficeStaff, session: SessionDep):
-    """One quote with its priced lines."""
-    return await _public(session, await get_owned(session, Quote, quote_id, principal))
+async def get_quote(quote_id: uuid.UUID, principal: OfficeStaff, session: SessionDep, settings: SettingsDep):
+    """One quote with its priced lines, the customer's link (once sent), its job and invoice."""
+    return await _public(session, settings, await get_owned(session, Quote, quote_id, principal))
 
 
 @router.patch("/{quote_id}", response_model=QuotePublic)
-async def update_quote(quote_id: uuid.UUID, body: QuoteUpdate, principal: OfficeStaff, session: SessionDep):
+async def update_quote(
+    quote_id: uuid.UUID, body: QuoteUpdate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+):
     """Edit a draft quote; `line_items`, when given, replaces every line."""
     quote = await get_owned(session, Quote, quote_id, principal)
     if quote.status != QuoteStatus.draft:
@@ -78,4 +110,79 @@ async def update_quote(quote_id: uuid.UUID, body: QuoteUpdate, principal: Office
             snapshot(quote, {"subtotal_cents", "tax_cents", "total_cents"}),
         )
     await session.commit()
-    return await _public(session, quote)
+    return await _public(session, settings, quote)
+
+
+@router.post("/{quote_id}/send", response_model=QuotePublic)
+async def send_quote(
+    quote_id: uuid.UUID,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+):
+    """Email the quote (PDF attached) and text it when the customer consented, each with the customer's
+    private link; the quote's workflow then follows up, expires it, and walks the customer from
+    acceptance to a booked job. 409 unless the quote is a draft or expired."""
+    quote = await get_owned(session, Quote, quote_id, principal)
+    company_id = quote.company_id
+    request = SendQuote(principal.actor, str(principal.user_id) if principal.user_id else None)
+    await session.rollback()  # the workflow's activities lock the row: hold nothing while they run
+    await update_with_start(
+        client,
+        "quote",
+        quote_id,
+        company_id,
+        QuoteWorkflow.run,
+        QuoteInput(str(quote_id), str(company_id)),
+        QuoteWorkflow.send,
+        request,
+    )
+    return await _public(session, settings, await get_owned(session, Quote, quote_id, principal))
+
+
+@router.get("/{quote_id}/stage", response_model=QuoteStage)
+async def quote_stage(quote_id: uuid.UUID, principal: OfficeStaff, session: SessionDep, client: TemporalDep):
+    """Where the customer's journey stands ("waiting for the customer to pick a time"), from its workflow."""
+    quote = await get_owned(session, Quote, quote_id, principal)
+    try:
+        return await client.get_workflow_handle(workflow_id("quote", quote.id)).query(QuoteWorkflow.stage)
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+    # Never sent, so no workflow yet.
+    return QuoteStage(quote.status.value, DESCRIPTIONS.get(quote.status.value, quote.status.value))
+
+
+@router.post("/{quote_id}/invoice", response_model=InvoicePublic, status_code=status.HTTP_201_CREATED)
+async def invoice_quote(
+    quote_id: uuid.UUID, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+):
+    """Draft an invoice with every line the customer accepted, linked to the quote (and its job).
+    409 unless the quote is accepted, or when it already has an invoice that is not void."""
+    quote = await get_owned(session, Quote, quote_id, principal)
+    # Lock the quote: two clicks on Invoice make one invoice.
+    await session.refresh(quote, with_for_update=True)
+    if quote.status != QuoteStatus.accepted:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"only an accepted quote can be invoiced; this one is {quote.status}"
+        )
+    if existing := await _open_invoice_id(session, quote):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"this quote already has invoice {existing}")
+    rows = (await session.exec(select(QuoteLineItem).where(QuoteLineItem.quote_id == quote.id))).all()
+    lines = [
+        LineItemIn(
+            service_id=row.service_id,
+            description=row.description,
+            quantity=row.quantity,
+            unit_price_cents=row.unit_price_cents,
+            taxable=row.taxable,
+        )
+        for row in sorted(rows, key=lambda r: r.position)
+        if is_counted(row, quote.chosen_option_group)
+    ]
+    job_id = (await session.exec(select(Job.id).where(Job.quote_id == quote.id))).first()
+    body = InvoiceCreate(customer_id=quote.customer_id, quote_id=quote.id, job_id=job_id, line_items=lines)
+    invoice = await draft_invoice(session, principal, body, tax_rate_bps=quote.tax_rate_bps)
+    await session.commit()
+    return await invoice_public(session, settings, invoice)
