@@ -4,6 +4,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -146,7 +147,13 @@ class RecordsActivities:
         async with self._sessions() as session, session.begin():
             job = await locked_row(session, Job, change.job_id, change.company_id)
             if not await done_before(session, change.step_key):
+                current = job.status
                 self._move_job(session, job, target, change)
+                try:
+                    await session.flush()
+                except IntegrityError:  # back on the calendar, on top of another job of the technician's
+                    clash = TransitionError("the assigned technician already has another job at that time")
+                    raise refusal(clash, current) from None
             return JobSnapshot(job.status.value)
 
     @staticmethod

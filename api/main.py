@@ -5,8 +5,9 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi_offline import FastAPIOffline
+from psycopg.errors import ExclusionViolation
 from sqlalchemy import text
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from temporalio.client import Client
 
 from api import portal
@@ -22,6 +23,7 @@ from api.routes import (
     jobs,
     leads,
     logs,
+    notifications,
     quotes,
     services,
     team,
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         leads,
         inventory,
         logs,
+        notifications,
         api_keys,
         ai,
     ):
@@ -83,6 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Bounds pydantic did not catch (a number past PostgreSQL's integer range, say): the input's fault.
         detail = str(error.orig).splitlines()[0] if error.orig else "a value is out of range"
         return JSONResponse({"detail": f"invalid value: {detail}"}, status_code=422)
+
+    @app.exception_handler(IntegrityError)
+    async def clash(request: Request, error: IntegrityError):
+        # Routes answer the conflicts they expect; what reaches here lost a race with another write.
+        if isinstance(error.orig, ExclusionViolation):
+            detail = "the technician already has another job at that time"
+        else:
+            detail = "this conflicts with a change saved at the same moment; reload and try again"
+        return JSONResponse({"detail": detail}, status_code=409)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request):

@@ -119,6 +119,12 @@ async def quote_page(
         quote.viewed_at = utcnow()  # opening the link marks it viewed (not a status: follow-ups go on)
         session.add(quote)
         await session.commit()
+    return await _current_page(request, session, opened, error)
+
+
+async def _current_page(request, session, opened: Opened, error: str = "", status: int = 200) -> HTMLResponse:
+    """Where the quote stands decides the page; `error` (with its `status`) says why an action was refused."""
+    quote = opened.quote
     if _expired(opened):
         message = (
             f"This quote expired on {quote.expires_on:%B %-d, %Y}. "
@@ -126,23 +132,18 @@ async def quote_page(
         )
         return _page(request, "message", opened, 410, title="Quote expired", message=message)
     if quote.status == QuoteStatus.declined:
-        return _page(
-            request,
-            "message",
-            opened,
-            title="Quote declined",
-            message="You declined this quote. Thank you for letting us know.",
-        )
+        message = "You declined this quote. Thank you for letting us know."
+        return _page(request, "message", opened, title="Quote declined", message=message)
     if quote.status == QuoteStatus.sent:
-        return await _quote_view(request, session, opened, error)
+        return await _quote_view(request, session, opened, error, status)
     job = (await session.exec(select(Job).where(Job.quote_id == quote.id))).first()
     if job is not None:
         technician = await session.get(User, job.assigned_user_id) if job.assigned_user_id else None
         return _page(request, "booked", opened, job=job, technician=technician)
     card_step = opened.company.card_on_file_enabled and not opened.customer.card_payment_method_id
     if card_step and quote.card_step_done_at is None:
-        return _page(request, "card", opened, customer=opened.customer, error=error, required=False)
-    return await _schedule_view(request, session, opened, error)
+        return _page(request, "card", opened, status, customer=opened.customer, error=error)
+    return await _schedule_view(request, session, opened, error, status)
 
 
 async def _quote_view(request, session, opened: Opened, error: str, status: int = 200) -> HTMLResponse:
@@ -236,7 +237,7 @@ async def price(token: str, body: PriceRequest, session: SessionDep, settings: S
     }
 
 
-async def _decide(request, session, settings, client, token: str, update, argument, on_refusal):
+async def _decide(request, session, settings, client, token: str, update, argument):
     """Send one customer decision to the workflow; back to the quote's page, or the refusal shown there."""
     try:
         opened = await _open(session, settings, token)
@@ -249,7 +250,7 @@ async def _decide(request, session, settings, client, token: str, update, argume
     except HTTPException as refused:
         session.expunge_all()  # read the quote afresh: the workflow may have moved it on
         opened = await _open(session, settings, token)
-        return await on_refusal(request, session, opened, refused.detail, refused.status_code)
+        return await _current_page(request, session, opened, refused.detail, refused.status_code)
     return result
 
 
@@ -267,9 +268,7 @@ async def accept(
     answer = AcceptQuote(
         signed_name=signed_name, chosen_option_group=tier or None, selected_line_ids=addon or []
     )
-    result = await _decide(
-        request, session, settings, client, token, QuoteWorkflow.accept, answer, _quote_view
-    )
+    result = await _decide(request, session, settings, client, token, QuoteWorkflow.accept, answer)
     return result if isinstance(result, HTMLResponse) else RedirectResponse(f"/q/{token}", 303)
 
 
@@ -283,16 +282,8 @@ async def decline(
     reason: Annotated[str, Form()] = "",
 ):
     answer = DeclineQuote(reason=reason or None)
-    result = await _decide(
-        request, session, settings, client, token, QuoteWorkflow.decline, answer, _quote_view
-    )
+    result = await _decide(request, session, settings, client, token, QuoteWorkflow.decline, answer)
     return result if isinstance(result, HTMLResponse) else RedirectResponse(f"/q/{token}", 303)
-
-
-async def _card_view(request, session, opened: Opened, error: str, status: int = 200) -> HTMLResponse:
-    if opened.quote.status == QuoteStatus.sent:
-        return await _quote_view(request, session, opened, error, status)
-    return _page(request, "card", opened, status, customer=opened.customer, error=error, required=False)
 
 
 @router.post("/{token}/card", response_class=HTMLResponse)
@@ -311,9 +302,7 @@ async def save_card(
         success_url=f"{here}/card/done?session_id={{CHECKOUT_SESSION_ID}}",
         cancel_url=here,
     )
-    result = await _decide(
-        request, session, settings, client, token, QuoteWorkflow.start_card_setup, setup, _card_view
-    )
+    result = await _decide(request, session, settings, client, token, QuoteWorkflow.start_card_setup, setup)
     return result if isinstance(result, HTMLResponse) else RedirectResponse(result, 303)
 
 
@@ -334,9 +323,7 @@ async def card_done(
     if opened.quote.card_step_done_at is not None or not session_id:
         return RedirectResponse(f"/q/{token}", 303)  # a reload of this page: the card is already recorded
     returned = CardReturn(checkout_session_id=session_id)
-    result = await _decide(
-        request, session, settings, client, token, QuoteWorkflow.card_saved, returned, _card_view
-    )
+    result = await _decide(request, session, settings, client, token, QuoteWorkflow.card_saved, returned)
     return result if isinstance(result, HTMLResponse) else RedirectResponse(f"/q/{token}", 303)
 
 
@@ -344,9 +331,7 @@ async def card_done(
 async def skip_card(
     token: str, request: Request, session: SessionDep, settings: SettingsDep, client: TemporalDep
 ):
-    result = await _decide(
-        request, session, settings, client, token, QuoteWorkflow.skip_card, SkipCard(), _card_view
-    )
+    result = await _decide(request, session, settings, client, token, QuoteWorkflow.skip_card, SkipCard())
     return result if isinstance(result, HTMLResponse) else RedirectResponse(f"/q/{token}", 303)
 
 
@@ -362,8 +347,8 @@ async def pick_time(
     """Book the start the customer picked; if someone else just took it, the fresh calendar and why."""
     if not start:
         opened = await _open(session, settings, token)
-        return await _schedule_view(request, session, opened, "Please pick a time.", 422)
+        return await _current_page(request, session, opened, "Please pick a time.", 422)
     result = await _decide(
-        request, session, settings, client, token, QuoteWorkflow.pick_time, PickTime(start), _schedule_view
+        request, session, settings, client, token, QuoteWorkflow.pick_time, PickTime(start)
     )
     return result if isinstance(result, HTMLResponse) else RedirectResponse(f"/q/{token}", 303)

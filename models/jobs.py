@@ -33,8 +33,8 @@ class Job(JobBase, table=True):
     __table_args__ = (
         # The dispatch board and job list read a company's jobs by status in schedule order.
         Index("ix_job_company_status_start", "company_id", "status", "scheduled_start"),
-        # One technician, one place at a time: the database refuses two overlapping live jobs for the same
-        # person, whoever books them (a customer racing another for a slot, or the office). Needs btree_gist.
+        # One technician, one place at a time: the database refuses two overlapping jobs on the calendar for
+        # the same person, whoever books them (customers racing for a slot, or the office). Needs btree_gist.
         ExcludeConstraint(
             (sa.column("assigned_user_id"), "="),
             (sa.func.tstzrange(sa.column("scheduled_start"), sa.column("scheduled_end")), "&&"),
@@ -42,7 +42,7 @@ class Job(JobBase, table=True):
             using="gist",
             where=sa.text(
                 "assigned_user_id IS NOT NULL AND scheduled_start IS NOT NULL "
-                "AND scheduled_end IS NOT NULL AND status <> 'cancelled'"
+                "AND scheduled_end IS NOT NULL AND status NOT IN ('cancelled', 'unscheduled')"
             ),
         ),
     )

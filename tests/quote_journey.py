@@ -6,7 +6,6 @@ import uuid
 from dataclasses import dataclass
 
 import httpx
-from sqlmodel import select
 
 from models.company import Company, User
 from models.customers import Customer
@@ -30,7 +29,9 @@ class Journey:
     company_sms: str
 
 
-async def prepare(tenant, sessions, *, card: bool = True, require_card: bool = False, automations=AUTOMATIONS):
+async def prepare(
+    tenant, sessions, *, card: bool = True, require_card: bool = False, automations=AUTOMATIONS
+) -> "Journey":
     """The tenant as Workflow 1 needs it: an SMS number, card capture, switched-on automations, technicians
     with phones and home bases, a plumbing service and a customer who consented to texts."""
     company_sms = random_phone()
@@ -89,14 +90,18 @@ async def tiered_quote(journey: Journey) -> dict:
             "line_items": [
                 {"service_id": journey.service_id},
                 {"description": "Haul away old heater", "unit_price_cents": 7_500, "optional": True},
-                {"description": "1-year warranty", "unit_price_cents": 0, "optional": True, "option_group": "good"},
-                {"description": "5-year warranty", "unit_price_cents": 20_000, "optional": True, "option_group": "better"},
-                {"description": "10-year warranty", "unit_price_cents": 45_000, "optional": True, "option_group": "best"},
+                _tier("1-year warranty", 0, "good"),
+                _tier("5-year warranty", 20_000, "better"),
+                _tier("10-year warranty", 45_000, "best"),
             ],
         },
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def _tier(description: str, cents: int, group: str) -> dict:
+    return {"description": description, "unit_price_cents": cents, "optional": True, "option_group": group}
 
 
 def link_in(text: str) -> str:
@@ -119,9 +124,11 @@ async def customer_row(sessions, customer_id: str) -> Customer:
         return await session.get(Customer, uuid.UUID(customer_id))
 
 
+async def user_row(sessions, user_id) -> User:
+    async with sessions() as session:
+        return await session.get(User, user_id)
+
+
 async def rows(sessions, statement):
     async with sessions() as session:
         return (await session.exec(statement)).all()
-
-
-__all__ = ["select"]

@@ -3,6 +3,7 @@ add-ons, signs, saves a card, picks a time; the job is booked, assigned and conf
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import httpx
 from sqlmodel import select
@@ -11,20 +12,21 @@ from models.jobs import Job
 from models.line_items import JobLineItem
 from models.logs import ActionLog, MessageLog
 from models.quotes import Quote
-from tests.quote_journey import customer_row, link_in, path_of, prepare, rows, slot_starts, tiered_quote
+from tests.quote_journey import (
+    customer_row,
+    link_in,
+    path_of,
+    prepare,
+    rows,
+    slot_starts,
+    tiered_quote,
+    user_row,
+)
 
 
-async def _wait_for(predicate, timeout: float = 15.0):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await predicate()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.1)
-
-
-async def test_quote_to_booked_job_through_the_customers_pages(tenant, sessions, healthy_sandbox, http, temporal_env):
+async def test_quote_to_booked_job_through_the_customers_pages(
+    tenant, sessions, healthy_sandbox, http, temporal_env
+):
     journey = await prepare(tenant, sessions)
     quote = await tiered_quote(journey)
 
@@ -69,10 +71,11 @@ async def test_quote_to_booked_job_through_the_customers_pages(tenant, sessions,
     # Saving a card: off to Stripe's page, a declined card first, then 4242.
     to_stripe = await http.post(path_of(link) + "/card", data={"auto_charge": "true"})
     assert to_stripe.status_code == 303
+    stripe_page = to_stripe.headers["location"]
     async with httpx.AsyncClient() as browser:
-        declined = await browser.post(to_stripe.headers["location"], data={"card_number": "4000 0000 0000 0002"})
+        declined = await browser.post(stripe_page, data={"card_number": "4000 0000 0000 0002"})
         assert declined.status_code == 402 and "declined" in declined.text
-        saved = await browser.post(to_stripe.headers["location"], data={"card_number": "4242 4242 4242 4242"})
+        saved = await browser.post(stripe_page, data={"card_number": "4242 4242 4242 4242"})
     assert saved.status_code == 303
     back = await http.get(path_of(saved.headers["location"]))
     assert back.status_code == 303
@@ -92,7 +95,7 @@ async def test_quote_to_booked_job_through_the_customers_pages(tenant, sessions,
     assert await asyncio.wait_for(handle.result(), 30) == "scheduled"
     (job,) = await rows(sessions, select(Job).where(Job.quote_id == quote_id))
     assert job.status == "scheduled" and job.scheduled_start.isoformat() == starts[0]
-    assert job.scheduled_end - job.scheduled_start == __import__("datetime").timedelta(hours=2)
+    assert job.scheduled_end - job.scheduled_start == timedelta(hours=2)
     assert job.assigned_user_id in {tenant.users["tech"].id, tenant.users["tech2"].id}
     # tech is 5.5 km from the customer's home, tech2 11 km: the closer one, with the reason in words.
     assert job.assigned_user_id == tenant.users["tech"].id
@@ -110,7 +113,8 @@ async def test_quote_to_booked_job_through_the_customers_pages(tenant, sessions,
     purposes = sorted(m.purpose for m in messages)
     assert "job-scheduled-email" in purposes and "job-scheduled-sms" in purposes
     assert f"job-assigned-{tenant.users['tech'].id}" in purposes
-    tech_texts = [e for e in healthy_sandbox.outbox if e.to == (await _phone(sessions, tenant.users["tech"].id))]
+    tech_phone = (await user_row(sessions, tenant.users["tech"].id)).phone
+    tech_texts = [e for e in healthy_sandbox.outbox if e.to == tech_phone]
     assert len(tech_texts) == 1 and "New water heater" in tech_texts[0].body
     customer_texts = [e for e in healthy_sandbox.outbox if e.to == journey.customer_phone]
     assert any("booked" in e.body and tenant.users["tech"].name in e.body for e in customer_texts)
@@ -126,10 +130,3 @@ async def test_quote_to_booked_job_through_the_customers_pages(tenant, sessions,
     assert {"send_quote", "accept_quote"} <= set(actions)
     async with sessions() as session:
         assert (await session.get(Quote, quote_id)).card_step_done_at is not None
-
-
-async def _phone(sessions, user_id):
-    from models.company import User
-
-    async with sessions() as session:
-        return (await session.get(User, user_id)).phone

@@ -3,6 +3,7 @@
 import re
 
 from models.enums import ApiKeyScope
+from models.notifications import Notification
 
 # Which record a path parameter names; the walk fills it with one of the first company's ids.
 # Bodies for routes whose body has required fields (the rest get `{}`), so validation passes and the
@@ -19,6 +20,7 @@ PATH_PARAMS = {
     "supplier_id",
     "user_id",
     "key_id",
+    "notification_id",
 }
 
 
@@ -33,6 +35,10 @@ async def _records_of(tenant, sessions) -> dict[str, str]:
     customer_id = await post("/v1/customers", {"name": "Grace Hopper"})
     service_id = await post("/v1/services", {"name": "Drain clean", "price_cents": 15_000})
     supplier_id = await post("/v1/suppliers", {"name": "Ferguson"})
+    note = Notification(company_id=tenant.company_id, user_id=tenant.users["owner"].id, kind="test", title="Hi")
+    async with sessions() as session:
+        session.add(note)
+        await session.commit()
     return {
         "customer_id": customer_id,
         "service_id": service_id,
@@ -47,6 +53,7 @@ async def _records_of(tenant, sessions) -> dict[str, str]:
         "item_id": await post("/v1/inventory", {"name": "PEX 1/2in", "sku": "PEX-12"}),
         "user_id": str(tenant.users["tech"].id),
         "key_id": (await office.post("/v1/api-keys", json={"name": "zapier"})).json()["id"],
+        "notification_id": str(note.id),
     }
 
 

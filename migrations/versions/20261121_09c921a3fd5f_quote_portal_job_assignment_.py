@@ -49,7 +49,7 @@ def upgrade() -> None:
         "ALTER TABLE job ADD CONSTRAINT job_technician_no_overlap EXCLUDE USING gist "
         "(assigned_user_id WITH =, tstzrange(scheduled_start, scheduled_end) WITH &&) "
         "WHERE (assigned_user_id IS NOT NULL AND scheduled_start IS NOT NULL "
-        "AND scheduled_end IS NOT NULL AND status <> 'cancelled')"
+        "AND scheduled_end IS NOT NULL AND status NOT IN ('cancelled', 'unscheduled'))"
     )
     op.add_column('quote', sa.Column('viewed_at', sa.DateTime(timezone=True), nullable=True))
     op.add_column('quote', sa.Column('declined_at', sa.DateTime(timezone=True), nullable=True))
