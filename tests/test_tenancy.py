@@ -35,7 +35,7 @@ async def _records_of(tenant, sessions) -> dict[str, str]:
     customer_id = await post("/v1/customers", {"name": "Grace Hopper"})
     service_id = await post("/v1/services", {"name": "Drain clean", "price_cents": 15_000})
     supplier_id = await post("/v1/suppliers", {"name": "Ferguson"})
-    note = Notification(company_id=tenant.company_id, user_id=tenant.users["owner"].id, kind="test", title="Hi")
+    note = Notification(company_id=tenant.company_id, user_id=tenant.users["owner"].id, kind="t", title="Hi")
     async with sessions() as session:
         session.add(note)
         await session.commit()
