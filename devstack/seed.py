@@ -45,6 +45,7 @@ from models.invoices import Invoice, Payment
 from models.jobs import Job
 from models.leads import Lead
 from models.line_items import InvoiceLineItem, JobLineItem, QuoteLineItem
+from models.logs import AutomationSetting
 from models.money import compute_totals
 from models.quotes import QUOTE_VALID_DAYS, Quote
 from models.time import company_now
@@ -70,6 +71,9 @@ COMPANY = {
         "sun": None,
     },
 }
+
+# Switched on in the demo so a quote's whole journey (Workflow 1) runs; a new company starts with all off.
+DEMO_AUTOMATIONS = ("quote_followup", "agentic_scheduling", "send_job_scheduled_sms", "send_job_assigned_sms")
 
 # email, name, role, phone, hourly rate, skills, home address, home lat, home lng
 USERS = [
@@ -836,6 +840,7 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> bool:
             *build_equipment(demo),
             *build_invoices(demo),
             *build_leads(demo),
+            *(AutomationSetting(company_id=company.id, key=key, enabled=True) for key in DEMO_AUTOMATIONS),
         ]
         await insert_parents_first(session, rows)
     return True

@@ -332,3 +332,18 @@ async def test_a_company_that_requires_a_card_asks_for_it_before_acceptance(
     accepted = await http.post(link + "/accept", data={"signed_name": "Ada", "tier": "good"})
     assert accepted.status_code == 303
     assert "Pick a time" in (await http.get(link)).text  # the card is on file: straight to the calendar
+
+
+async def test_times_in_the_past_or_beyond_90_days_are_refused_and_nothing_is_booked(
+    tenant, sessions, healthy_sandbox, http, temporal_env
+):
+    journey = await prepare(tenant, sessions, card=False)
+    link = await _accepted(journey, healthy_sandbox, http)
+    for start, why in (
+        ("2020-01-06T15:00:00+00:00", "already passed"),
+        ("2099-01-05T15:00:00+00:00", "up to 90 days ahead"),
+        ("not a time", "pick one of the times offered"),
+    ):
+        refused = await http.post(link + "/time", data={"start": start})
+        assert refused.status_code == 422 and why in refused.text and "Pick a time" in refused.text
+    assert await rows(sessions, select(Job).where(Job.company_id == tenant.company_id)) == []

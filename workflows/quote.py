@@ -337,7 +337,10 @@ class QuoteWorkflow:
 
     @pick_time.validator
     def _validate_pick_time(self, request: PickTime) -> None:
-        start = datetime.fromisoformat(request.start)  # ValueError: not a time
+        try:
+            start = datetime.fromisoformat(request.start)
+        except ValueError:
+            raise ValueError(f"{request.start!r} is not a time; pick one of the times offered") from None
         if start.tzinfo is None:
             raise ValueError("give the start time with its UTC offset")
 
@@ -417,6 +420,8 @@ class QuoteWorkflow:
             QuoteActivities.quote_messages,
             QuoteMessagesRequest(self._input.quote_id, self._input.company_id, kind),
         )
+        if self._stage != WAITING_FOR_CUSTOMER:
+            return  # the customer answered while the follow-up was being prepared: no nudge after a yes
         try:
             if messages.email_to:
                 await self._email(

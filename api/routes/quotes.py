@@ -1,6 +1,7 @@
 """Quotes: build them from the catalogue, price them, edit them while they are drafts, send them (the
 quote workflow takes it from there) and turn an accepted one into an invoice."""
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from models.time import company_today
 from workflows.quote import DESCRIPTIONS, QuoteInput, QuoteStage, QuoteWorkflow, SendQuote
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
+QUERY_WAIT_SECONDS = 5
 
 
 async def _public(session, settings, quote: Quote) -> QuotePublic:
@@ -145,8 +147,14 @@ async def send_quote(
 async def quote_stage(quote_id: uuid.UUID, principal: OfficeStaff, session: SessionDep, client: TemporalDep):
     """Where the customer's journey stands ("waiting for the customer to pick a time"), from its workflow."""
     quote = await get_owned(session, Quote, quote_id, principal)
+    handle = client.get_workflow_handle(workflow_id("quote", quote.id))
     try:
-        return await client.get_workflow_handle(workflow_id("quote", quote.id)).query(QuoteWorkflow.stage)
+        return await asyncio.wait_for(handle.query(QuoteWorkflow.stage), QUERY_WAIT_SECONDS)
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the quote's workflow did not answer (is the worker running?)",
+        ) from None
     except RPCError as error:
         if error.status != RPCStatusCode.NOT_FOUND:
             raise
