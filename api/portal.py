@@ -6,7 +6,7 @@ Every decision goes to the quote's workflow as an update; a refusal is shown on 
 """
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
 from typing import Annotated
@@ -53,6 +53,15 @@ class PortalRefusal(Exception):
 
     def __init__(self, status: int, title: str, message: str):
         self.status, self.title, self.message = status, title, message
+
+
+@dataclass
+class Choice:
+    """What the customer chose and typed: kept when their answer is refused, so nothing is lost."""
+
+    tier: OptionGroup | None = None
+    addon_ids: set[str] = field(default_factory=set)
+    signed_name: str = ""
 
 
 @dataclass
@@ -122,7 +131,9 @@ async def quote_page(
     return await _current_page(request, session, opened, error)
 
 
-async def _current_page(request, session, opened: Opened, error: str = "", status: int = 200) -> HTMLResponse:
+async def _current_page(
+    request, session, opened: Opened, error: str = "", status: int = 200, choice: Choice | None = None
+) -> HTMLResponse:
     """Where the quote stands decides the page; `error` (with its `status`) says why an action was refused."""
     quote = opened.quote
     if _expired(opened):
@@ -135,7 +146,7 @@ async def _current_page(request, session, opened: Opened, error: str = "", statu
         message = "You declined this quote. Thank you for letting us know."
         return _page(request, "message", opened, title="Quote declined", message=message)
     if quote.status == QuoteStatus.sent:
-        return await _quote_view(request, session, opened, error, status)
+        return await _quote_view(request, session, opened, error, status, choice)
     job = (await session.exec(select(Job).where(Job.quote_id == quote.id))).first()
     if job is not None:
         technician = await session.get(User, job.assigned_user_id) if job.assigned_user_id else None
@@ -146,10 +157,16 @@ async def _current_page(request, session, opened: Opened, error: str = "", statu
     return await _schedule_view(request, session, opened, error, status)
 
 
-async def _quote_view(request, session, opened: Opened, error: str, status: int = 200) -> HTMLResponse:
+async def _quote_view(
+    request, session, opened: Opened, error: str, status: int = 200, choice: Choice | None = None
+) -> HTMLResponse:
     quote = opened.quote
     rows = await _lines(session, quote)
-    lines, totals = priced_lines(rows, quote.tax_rate_bps, None)
+    if choice is not None:
+        session.expunge_all()  # the choice is shown, not saved
+        _apply_choice(rows, choice.addon_ids)
+    chosen_tier = choice.tier if choice else None
+    lines, totals = priced_lines(rows, quote.tax_rate_bps, chosen_tier)
     tiers = [group for group in OptionGroup if any(line.option_group == group for line in lines)]
     customer = opened.customer
     card_first = (
@@ -166,7 +183,8 @@ async def _quote_view(request, session, opened: Opened, error: str, status: int 
         required_lines=[line for line in lines if not line.optional],
         addons=[line for line in lines if line.optional and line.option_group is None],
         tiers=[(tier, [line for line in lines if line.option_group == tier]) for tier in tiers],
-        totals=totals if not tiers else None,
+        totals=totals if not tiers or chosen_tier else None,
+        choice=choice or Choice(),
         customer=customer,
         card_first=card_first,
         error=error,
@@ -200,6 +218,13 @@ async def _schedule_view(request, session, opened: Opened, error: str, status: i
     )
 
 
+def _apply_choice(rows: list[QuoteLineItem], addon_ids: set[str]) -> None:
+    """Select the plain add-ons the customer ticked (on rows no longer tracked by the session)."""
+    for row in rows:
+        if row.optional and row.option_group is None:
+            row.selected = str(row.id) in addon_ids
+
+
 async def _lines(session, quote: Quote) -> list[QuoteLineItem]:
     rows = await session.exec(
         select(QuoteLineItem).where(QuoteLineItem.quote_id == quote.id).order_by(QuoteLineItem.position)
@@ -221,10 +246,7 @@ async def price(token: str, body: PriceRequest, session: SessionDep, settings: S
         raise HTTPException(refusal.status, refusal.message) from None
     rows = await _lines(session, opened.quote)
     session.expunge_all()  # the choice below is a preview: nothing of it is saved
-    chosen = {str(i) for i in body.selected_line_ids}
-    for row in rows:
-        if row.optional and row.option_group is None:
-            row.selected = str(row.id) in chosen
+    _apply_choice(rows, {str(i) for i in body.selected_line_ids})
     totals = compute_totals(rows, opened.quote.tax_rate_bps, body.chosen_option_group)
     currency = opened.company.currency
     return {
@@ -237,7 +259,7 @@ async def price(token: str, body: PriceRequest, session: SessionDep, settings: S
     }
 
 
-async def _decide(request, session, settings, client, token: str, update, argument):
+async def _decide(request, session, settings, client, token: str, update, argument, choice=None):
     """Send one customer decision to the workflow; back to the quote's page, or the refusal shown there."""
     try:
         opened = await _open(session, settings, token)
@@ -250,7 +272,7 @@ async def _decide(request, session, settings, client, token: str, update, argume
     except HTTPException as refused:
         session.expunge_all()  # read the quote afresh: the workflow may have moved it on
         opened = await _open(session, settings, token)
-        return await _current_page(request, session, opened, refused.detail, refused.status_code)
+        return await _current_page(request, session, opened, refused.detail, refused.status_code, choice)
     return result
 
 
@@ -268,7 +290,12 @@ async def accept(
     answer = AcceptQuote(
         signed_name=signed_name, chosen_option_group=tier or None, selected_line_ids=addon or []
     )
-    result = await _decide(request, session, settings, client, token, QuoteWorkflow.accept, answer)
+    try:
+        tier_chosen = OptionGroup(tier) if tier else None
+    except ValueError:
+        tier_chosen = None
+    kept = Choice(tier_chosen, set(addon or []), signed_name)
+    result = await _decide(request, session, settings, client, token, QuoteWorkflow.accept, answer, kept)
     return result if isinstance(result, HTMLResponse) else RedirectResponse(f"/q/{token}", 303)
 
 

@@ -321,7 +321,7 @@ async def test_a_company_that_requires_a_card_asks_for_it_before_acceptance(
     page = await http.get(link)
     assert "Save a card to accept" in page.text
     refused = await http.post(link + "/accept", data={"signed_name": "Ada", "tier": "good"})
-    assert refused.status_code == 409 and "save a card before accepting" in refused.text
+    assert refused.status_code == 409 and "Save a card before accepting" in refused.text
 
     to_stripe = await http.post(link + "/card", data={})
     async with httpx.AsyncClient() as browser:

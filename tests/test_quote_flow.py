@@ -51,8 +51,13 @@ async def test_quote_to_booked_job_through_the_customers_pages(
     # 1,200 + 75 + 200 = 1,475.00, 8.25 % tax = 121.69
     assert priced.json()["total_cents"] == 147_500 + 12_169 and priced.json()["total"] == "$1,596.69"
 
-    unsigned = await http.post(path_of(link) + "/accept", data={"signed_name": " ", "tier": "better"})
-    assert unsigned.status_code == 422 and "sign with your name" in unsigned.text
+    unsigned = await http.post(
+        path_of(link) + "/accept",
+        data={"signed_name": " ", "tier": "better", "addon": lines["Haul away old heater"]},
+    )
+    assert unsigned.status_code == 422 and "Sign with your name" in unsigned.text
+    # The refusal keeps what the customer chose, priced.
+    assert 'value="better" required checked' in unsigned.text and "$1,596.69" in unsigned.text
 
     accepted = await http.post(
         path_of(link) + "/accept",

@@ -222,7 +222,7 @@ class QuoteWorkflow:
         async with self._ready():
             self._expect(WAITING_FOR_CUSTOMER, "accepted")
             if self._state.card_required and not self._state.card_saved:
-                raise _refuse("save a card before accepting this quote")
+                raise _refuse("Save a card before accepting this quote.")
             accepted = AcceptRequest(
                 quote_id=self._input.quote_id,
                 company_id=self._input.company_id,
@@ -238,7 +238,7 @@ class QuoteWorkflow:
     @accept.validator
     def _validate_accept(self, request: AcceptQuote) -> None:
         if not request.signed_name or not request.signed_name.strip():
-            raise ValueError("sign with your name to accept")
+            raise ValueError("Sign with your name to accept.")
         if len(request.signed_name) > 200:
             raise ValueError("the name is too long (200 characters at most)")
 

@@ -18,7 +18,7 @@ button{width:100%;margin-top:1.25rem;padding:.75rem;border:0;border-radius:6px;b
 font-size:1rem;cursor:pointer}.error{background:#fde8e8;color:#9b1c1c;padding:.6rem;border-radius:6px}
 .ok{background:#e3f9e5;color:#1b5e20;padding:.6rem;border-radius:6px}small{color:#687385}
 .badge{display:inline-block;font-size:.7rem;background:#ffe8b3;color:#7a4b00;padding:.1rem .4rem;
-border-radius:4px}
+border-radius:4px;margin-bottom:.75rem}input,button{font-family:inherit}
 """
 
 
