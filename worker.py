@@ -8,39 +8,62 @@ import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
 from temporalio.worker import Worker
 
 from activities.ai import AiActivities, AiGateway
 from activities.automations import AutomationActivities
 from activities.clients import configure_resend, maps_client, stripe_client, twilio_client
+from activities.invoicing import InvoicingActivities
+from activities.jobs import JobActivities
 from activities.maps import MapsActivities
 from activities.messaging import MessagingActivities
 from activities.payments import PaymentsActivities
 from activities.quotes import QuoteActivities
 from activities.records import RecordsActivities
+from activities.reviews import ReviewActivities
 from activities.scheduling import SchedulingActivities
+from activities.workflow_calls import WorkflowCalls
 from models.db import session_factory
 from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.job import JobWorkflow
 from workflows.quote import QuoteWorkflow
+from workflows.review import ReviewBackstopWorkflow, ReviewWorkflow
 
 log = logging.getLogger("nexjob.worker")
 
-WORKFLOWS = [QuoteWorkflow, InvoiceWorkflow, JobWorkflow, GeocodeWorkflow]
+WORKFLOWS = [
+    QuoteWorkflow,
+    InvoiceWorkflow,
+    JobWorkflow,
+    ReviewWorkflow,
+    ReviewBackstopWorkflow,
+    GeocodeWorkflow,
+]
+REVIEW_BACKSTOP = "review-backstop"  # the hourly Schedule's id, and its runs' workflow id
 
 
 @dataclass
 class Deps:
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
+    temporal: Client | None = None  # for activities that reach other workflows; build_worker fills it in
 
 
 def build_activities(deps: Deps) -> list:
@@ -53,7 +76,22 @@ def build_activities(deps: Deps) -> list:
     ai = AiActivities(AiGateway(deps.sessions, deps.settings))
     quotes = QuoteActivities(deps.sessions, deps.settings)
     scheduling = SchedulingActivities(deps.sessions)
+    jobs = JobActivities(deps.sessions, deps.settings)
+    reviews = ReviewActivities(deps.sessions)
+    calls = [WorkflowCalls(deps.temporal)] if deps.temporal else []
+    invoicing = InvoicingActivities(deps.sessions, deps.settings)
     return [
+        *(m for c in calls for m in (c.collect_invoice, c.start_review, c.start_job)),
+        jobs.job_state,
+        jobs.reschedule_job,
+        jobs.assign_job,
+        jobs.job_text,
+        jobs.invoice_for_job,
+        reviews.review_context,
+        reviews.review_messages,
+        reviews.service_recovery,
+        reviews.review_handled,
+        reviews.jobs_missing_review,
         quotes.quote_state,
         quotes.quote_messages,
         quotes.mark_quote_sent,
@@ -69,6 +107,12 @@ def build_activities(deps: Deps) -> list:
         scheduling.assign_technician,
         scheduling.ask_admins_to_assign,
         scheduling.confirmation,
+        invoicing.invoice_state,
+        invoicing.invoice_messages,
+        invoicing.reminder_prompt,
+        invoicing.invoice_payment,
+        invoicing.move_invoice,
+        invoicing.notify_office_of_decline,
         records.change_invoice_status,
         records.change_job_status,
         records.store_coordinates,
@@ -95,13 +139,29 @@ def build_worker(client: Client, deps: Deps, task_queue: str = TASK_QUEUE) -> Wo
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=build_activities(deps),
+        activities=build_activities(deps if deps.temporal else replace(deps, temporal=client)),
         # The provider SDKs block: their activities run on threads.
         activity_executor=ThreadPoolExecutor(max_workers=32),
         # A dead worker's cached flows move to another worker after this, not the 10 s default.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=3),
         graceful_shutdown_timeout=timedelta(seconds=30),
     )
+
+
+async def ensure_review_backstop(client: Client, task_queue: str = TASK_QUEUE) -> None:
+    """The hourly sweep for review requests the real-time path missed (a Temporal Schedule; kept if it
+    exists, so every worker may ask)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReviewBackstopWorkflow.run, id=REVIEW_BACKSTOP, task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(REVIEW_BACKSTOP, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
 
 
 async def main() -> None:
@@ -112,6 +172,7 @@ async def main() -> None:
         raise SystemExit("DATABASE_URL is not set; start everything with `make dev`")
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     worker = build_worker(client, Deps(sessions=session_factory(settings.database_url), settings=settings))
+    await ensure_review_backstop(client)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -46,37 +46,43 @@ class AutomationActivities:
     @activity.defn
     async def check_automation(self, request: GateRequest) -> GateDecision:
         async with self._sessions() as session:
-            reason = await self._refusal(session, request)
-            if reason:
-                await record_action(
-                    session,
-                    ActionRecord(
-                        company_id=request.company_id,
-                        action=request.action,
-                        outcome=ActionOutcome.skipped,
-                        entity_type=request.entity_type,
-                        entity_id=request.entity_id,
-                        workflow_id=request.workflow_id,
-                        automation_key=request.automation_key,
-                        reason=reason,
-                        idempotency_key=f"{request.workflow_id}/{request.step}/gate",
-                    ),
-                )
-                await session.commit()
-            return GateDecision(allowed=reason is None, reason=reason)
+            decision = await gate(session, request)
+            await session.commit()
+            return decision
 
-    @staticmethod
-    async def _refusal(session: AsyncSession, request: GateRequest) -> str | None:
-        company_id = uuid.UUID(request.company_id)
-        automation = BY_KEY[request.automation_key]
-        setting = await session.get(AutomationSetting, (company_id, request.automation_key))
-        if setting is None or not setting.enabled:
-            return f"{automation.name} is switched off"
-        company = await session.get(Company, company_id)
-        if company.plan.rank < automation.plan.rank:
-            return f"{automation.name} needs the {automation.plan.value.title()} plan"
-        if request.needs_sms_consent and request.customer_id:
-            customer = await session.get(Customer, uuid.UUID(request.customer_id))
-            if customer is None or not customer.sms_consent:
-                return "no SMS consent"
-        return None
+
+async def gate(session: AsyncSession, request: GateRequest) -> GateDecision:
+    """The decision, with its action-log row when it is a no (written in the caller's transaction)."""
+    reason = await _refusal(session, request)
+    if reason:
+        await record_action(
+            session,
+            ActionRecord(
+                company_id=request.company_id,
+                action=request.action,
+                outcome=ActionOutcome.skipped,
+                entity_type=request.entity_type,
+                entity_id=request.entity_id,
+                workflow_id=request.workflow_id,
+                automation_key=request.automation_key,
+                reason=reason,
+                idempotency_key=f"{request.workflow_id}/{request.step}/gate",
+            ),
+        )
+    return GateDecision(allowed=reason is None, reason=reason)
+
+
+async def _refusal(session: AsyncSession, request: GateRequest) -> str | None:
+    company_id = uuid.UUID(request.company_id)
+    automation = BY_KEY[request.automation_key]
+    setting = await session.get(AutomationSetting, (company_id, request.automation_key))
+    if setting is None or not setting.enabled:
+        return f"{automation.name} is switched off"
+    company = await session.get(Company, company_id)
+    if company.plan.rank < automation.plan.rank:
+        return f"{automation.name} needs the {automation.plan.value.title()} plan"
+    if request.needs_sms_consent and request.customer_id:
+        customer = await session.get(Customer, uuid.UUID(request.customer_id))
+        if customer is None or not customer.sms_consent:
+            return "no SMS consent"
+    return None

@@ -430,3 +430,296 @@ def quote_sms(doc: QuoteDocument, kind: str) -> str:
         "nudge": f"{company}: your quote for {title} is valid until {expires}. View and accept:",
     }[kind]
     return f"{message} {doc.link}"
+
+
+# --- invoices ----------------------------------------------------------------------------------------
+# The same look as the quote: brand band, parties, lines, totals; then what is paid and what is still due.
+
+INVOICE_EMAIL_KINDS = ("sent", "card_declined", "friendly", "firm", "final")
+INVOICE_SMS_KINDS = (*INVOICE_EMAIL_KINDS, "receipt")
+# The follow-ups for an unpaid invoice, in the order they go out: tone, what the tone asks of the writer.
+REMINDER_TONES = {
+    "friendly": "friendly and warm; assume they simply forgot",
+    "firm": "polite but firm; ask them to pay promptly, and to reply if something about the invoice is wrong",
+    "final": "courteous but serious; this is the last reminder: ask them to pay today or call to arrange it",
+}
+REMINDER_NOTE_MAX_CHARS = 1200
+PAID_GREEN = (17, 99, 41)
+
+
+@dataclass
+class InvoiceDocument:
+    """Everything an invoice rendering needs, built by the caller from the company, customer and invoice."""
+
+    company_name: str
+    brand_colour: str
+    company_phone: str | None
+    currency: str
+    number: int
+    customer_name: str
+    customer_address: str | None
+    issued_on: date
+    due_on: date
+    lines: list[DocumentLine]
+    subtotal_cents: int
+    tax_cents: int
+    total_cents: int
+    amount_paid_cents: int
+    notes: str | None
+    link: str  # the customer's private page to view and pay the invoice
+    status: str = "sent"  # draft, sent, viewed, overdue, paid, void
+    days_overdue: int = 0  # for the follow-ups: how many days after the due date this one goes
+
+    @property
+    def label(self) -> str:
+        return f"Invoice #{self.number}"
+
+    @property
+    def balance_cents(self) -> int:
+        return max(self.total_cents - self.amount_paid_cents, 0)
+
+
+class _InvoicePdf(_QuotePdf):
+    def footer(self):
+        self.set_y(-14)
+        self.set_font("helvetica", size=8)
+        self.set_text_color(*MUTED)
+        self.cell(0, 6, f"{self.doc.label} · Page {self.page_no()} of {{nb}}", align="C")
+
+
+def invoice_pdf(doc: InvoiceDocument) -> bytes:
+    """The invoice as a branded PDF, attached to the email and offered on the customer's page."""
+    pdf = _InvoicePdf(doc)
+    pdf.set_title(f"{doc.label}: {doc.company_name}")
+    pdf.set_author(doc.company_name)
+    pdf.set_creation_date(datetime(doc.issued_on.year, doc.issued_on.month, doc.issued_on.day, tzinfo=UTC))
+    pdf.add_page()
+    brand = brand_rgb(doc.brand_colour)
+
+    _invoice_header_band(pdf, doc, brand)
+    _invoice_parties(pdf, doc)
+    headings = FontFace(emphasis="BOLD", color=ink_on(brand), fill_color=brand)
+    if doc.lines:
+        _lines_table(pdf, doc.lines, doc.currency, headings)
+    _invoice_totals(pdf, doc, brand)
+    _invoice_closing(pdf, doc, brand)
+    return bytes(pdf.output())
+
+
+def _invoice_header_band(pdf: FPDF, doc: InvoiceDocument, brand: tuple[int, int, int]) -> None:
+    band_height = 30
+    with pdf.local_context(fill_color=brand, text_color=ink_on(brand)):
+        pdf.rect(0, 0, pdf.w, band_height, style="F")
+        name_width = pdf.epw * 0.62
+        pdf.set_xy(pdf.l_margin, 8)
+        pdf.set_font("helvetica", "B", 20)
+        pdf.cell(name_width, 9, _fit_width(pdf, doc.company_name, name_width, smallest=11))
+        pdf.set_font("helvetica", "B", 11)
+        pdf.cell(0, 9, doc.label, align="R")
+        if doc.company_phone:
+            pdf.set_xy(pdf.l_margin, 18)
+            pdf.set_font("helvetica", size=10)
+            pdf.cell(name_width, 6, format_phone(doc.company_phone))
+    pdf.set_y(band_height + 10)
+
+
+def _invoice_parties(pdf: FPDF, doc: InvoiceDocument) -> None:
+    top = pdf.get_y()
+    half = pdf.epw / 2
+
+    _small_caps(pdf, "BILL TO")
+    pdf.set_font("helvetica", "B", 12)
+    pdf.multi_cell(half, 6, doc.customer_name, align="L", new_x="LMARGIN", new_y="NEXT")
+    if doc.customer_address:
+        pdf.set_font("helvetica", size=10)
+        pdf.multi_cell(half, 5, doc.customer_address, align="L", new_x="LMARGIN", new_y="NEXT")
+    left_bottom = pdf.get_y()
+
+    pdf.set_y(top)
+    for label, day in (("Invoice date", doc.issued_on), ("Due date", doc.due_on)):
+        pdf.set_x(pdf.l_margin + half)
+        pdf.set_font("helvetica", size=10)
+        with pdf.local_context(text_color=MUTED):
+            pdf.cell(half * 0.45, 6, label, align="R")
+        pdf.set_font("helvetica", "B", 10)
+        pdf.cell(0, 6, format_date(day), align="R", new_x="LMARGIN", new_y="NEXT")
+    if doc.status in ("paid", "void"):
+        pdf.set_x(pdf.l_margin + half)
+        pdf.set_font("helvetica", "B", 14)
+        with pdf.local_context(text_color=PAID_GREEN if doc.status == "paid" else MUTED):
+            pdf.cell(0, 9, doc.status.upper(), align="R", new_x="LMARGIN", new_y="NEXT")
+
+    pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
+
+
+def _invoice_totals(pdf: FPDF, doc: InvoiceDocument, brand: tuple[int, int, int]) -> None:
+    pdf.ln(6)
+    _keep_with_next(pdf)
+    label_width, value_width = 45, 35
+    left = pdf.l_margin + pdf.epw - label_width - value_width
+
+    def row(label: str, cents: int, style: str = "", size: int = 10, height: int = 6) -> None:
+        pdf.set_x(left)
+        pdf.set_font("helvetica", style, size)
+        pdf.cell(label_width, height, label, align="R")
+        pdf.cell(
+            value_width, height, format_money(cents, doc.currency), align="R", new_x="LMARGIN", new_y="NEXT"
+        )
+
+    if doc.tax_cents:
+        row("Subtotal", doc.subtotal_cents)
+        row("Tax", doc.tax_cents)
+    row("Total", doc.total_cents, "B", 11, 7)
+    if doc.amount_paid_cents:
+        row("Paid", -doc.amount_paid_cents)
+    with pdf.local_context(draw_color=brand, line_width=0.6):
+        pdf.line(left, pdf.get_y() + 1, left + label_width + value_width, pdf.get_y() + 1)
+    pdf.ln(2)
+    row("Balance due", doc.balance_cents, "B", 13, 8)
+
+
+def _invoice_closing(pdf: FPDF, doc: InvoiceDocument, brand: tuple[int, int, int]) -> None:
+    pdf.ln(6)
+    pdf.set_font("helvetica", "B", 10)
+    if doc.status == "paid":
+        closing = "Paid in full. Thank you for your business!"
+    elif doc.status == "void":
+        closing = "This invoice was voided: nothing is due."
+    else:
+        closing = f"Payment is due by {format_date(doc.due_on)}."
+    pdf.multi_cell(0, 6, closing, align="L", new_x="LMARGIN", new_y="NEXT")
+
+    if doc.notes:
+        pdf.ln(4)
+        _keep_with_next(pdf)
+        _small_caps(pdf, "NOTES")
+        pdf.set_font("helvetica", size=10)
+        pdf.multi_cell(0, 5, doc.notes, align="L", new_x="LMARGIN", new_y="NEXT")
+
+    if doc.status not in ("paid", "void") and doc.balance_cents:
+        pdf.ln(6)
+        pdf.set_font("helvetica", "B", 10)
+        with pdf.local_context(text_color=_accent(brand)):
+            pdf.multi_cell(
+                0,
+                6,
+                f"View and pay online: {doc.link}",
+                link=doc.link,
+                align="L",
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+
+
+def _check_invoice_kind(kind: str, kinds: tuple[str, ...]) -> None:
+    if kind not in kinds:
+        raise ValueError(f"unknown invoice message kind {kind!r}; use one of {', '.join(kinds)}")
+
+
+def invoice_reminder_fallback(doc: InvoiceDocument, tone: str) -> str:
+    """The follow-up's words when no AI may or can write them: the same facts, the same escalation."""
+    _check_invoice_kind(tone, tuple(REMINDER_TONES))
+    balance, due = format_money(doc.balance_cents, doc.currency), format_date(doc.due_on)
+    if tone == "friendly":
+        return (
+            f"Just a friendly reminder that {doc.label} for {balance} was due on {due}. If you have already "
+            "sent payment, thank you, and please ignore this note. Otherwise you can pay online in a minute "
+            "with the link below."
+        )
+    if tone == "firm":
+        return (
+            f"Our records show that {doc.label} for {balance} is now {doc.days_overdue} days past due "
+            f"(it was due on {due}). Please arrange payment promptly; you can pay online with the link "
+            "below. If something about the invoice is not right, reply to this email and we will sort it out."
+        )
+    call = f" or call us at {format_phone(doc.company_phone)}" if doc.company_phone else ""
+    return (
+        f"This is our final reminder that {doc.label} for {balance} is {doc.days_overdue} days past due. "
+        f"Please pay it today with the link below{call} to arrange payment. We would like to settle this "
+        "without further reminders."
+    )
+
+
+def invoice_reminder_prompt(doc: InvoiceDocument, tone: str) -> tuple[str, str]:
+    """(system, prompt) asking the AI for the follow-up's words in the tone its lateness calls for."""
+    _check_invoice_kind(tone, tuple(REMINDER_TONES))
+    system = (
+        "You write the body of short payment reminder emails for a small trades business. Plain text, two to "
+        "four sentences, no greeting line, no sign-off, no links, no placeholders. Never invent amounts, "
+        "dates, fees or consequences that are not in the request."
+    )
+    balance, due = format_money(doc.balance_cents, doc.currency), format_date(doc.due_on)
+    prompt = (
+        f"Write a {tone} reminder to {_one_line(doc.customer_name)} about {doc.label} from "
+        f"{_one_line(doc.company_name)} for {balance}, which was due on {due} and is now "
+        f"{doc.days_overdue} days past due. Tone: {REMINDER_TONES[tone]}. "
+        "A link to pay online is added below your text."
+    )
+    return system, prompt
+
+
+def usable_reminder_note(text: str | None) -> bool:
+    """Whether an AI answer can go to a customer as it is: some words, not an essay, no links or blanks."""
+    text = (text or "").strip()
+    if not 20 <= len(text) <= REMINDER_NOTE_MAX_CHARS:
+        return False
+    # A link the model made up is a phishing risk; blanks ("[Your name]") mean it did not finish the job.
+    return not re.search(r"https?://|www\.|\[[^\]]*\]|\{[^}]*\}", text)
+
+
+def invoice_email(doc: InvoiceDocument, kind: str, note: str | None = None) -> tuple[str, str, str]:
+    """(subject, html, text) for "sent" (the caller attaches the PDF), "card_declined" (the saved card could
+    not be charged: pay online instead) or a follow-up ("friendly", "firm", "final"), whose words are
+    `note` (the AI's, or `invoice_reminder_fallback`)."""
+    _check_invoice_kind(kind, INVOICE_EMAIL_KINDS)
+    if kind in REMINDER_TONES and not note:
+        note = invoice_reminder_fallback(doc, kind)
+    company = _one_line(doc.company_name)
+    subject = {
+        "sent": f"{doc.label} from {company}",
+        "card_declined": f"{doc.label} from {company}: your card could not be charged",
+        "friendly": f"A friendly reminder: {doc.label} from {company}",
+        "firm": f"{doc.label} from {company} is past due",
+        "final": f"Final notice: {doc.label} from {company} is overdue",
+    }[kind]
+    brand = brand_rgb(doc.brand_colour)
+    context = {
+        "kind": kind,
+        "subject": subject,
+        "company": doc.company_name,
+        "phone": format_phone(doc.company_phone) if doc.company_phone else None,
+        "customer": doc.customer_name,
+        "label": doc.label,
+        "total": format_money(doc.total_cents, doc.currency),
+        "balance": format_money(doc.balance_cents, doc.currency),
+        "due": format_date(doc.due_on),
+        "note": note.strip() if note else None,
+        "link": doc.link,
+        "brand": css_colour(brand),
+        "on_brand": css_colour(ink_on(brand)),
+    }
+    html = _templates.get_template("invoice_email.html").render(context)
+    text = _templates.get_template("invoice_email.txt").render(context)
+    return subject, html, text
+
+
+def invoice_sms(doc: InvoiceDocument, kind: str) -> str:
+    """A short text naming the company, ending with the whole link; under SMS_MAX_CHARS."""
+    _check_invoice_kind(kind, INVOICE_SMS_KINDS)
+    company = _clip(doc.company_name, 40)
+    balance = format_money(doc.balance_cents, doc.currency)
+    due, days = f"{doc.due_on:%b} {doc.due_on.day}", doc.days_overdue
+    message = {
+        "sent": f"{company}: {doc.label} for {balance} is ready, due {due}. View and pay:",
+        "card_declined": (
+            f"{company}: we could not charge your card on file for {doc.label} ({balance}). Pay online:"
+        ),
+        "friendly": f"{company}: a friendly reminder that {doc.label} ({balance}) was due {due}. Pay online:",
+        "firm": f"{company}: {doc.label} ({balance}) is now {days} days past due. Please pay promptly:",
+        "final": f"{company}: final notice: {doc.label} ({balance}) is {days} days past due. Pay today:",
+        "receipt": (
+            f"{company}: thank you! We received your payment of "
+            f"{format_money(doc.amount_paid_cents, doc.currency)} for {doc.label}. Your receipt:"
+        ),
+    }[kind]
+    return f"{message} {doc.link}"

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.events import publish
 from models.base import utcnow
 from models.company import User
 from models.customers import Customer
@@ -98,6 +99,12 @@ class RecordsActivities:
             invoice = await locked_row(session, Invoice, change.invoice_id, change.company_id)
             if not await done_before(session, change.step_key):
                 self._apply(session, invoice, target, change)
+                await publish(
+                    session,
+                    invoice.company_id,
+                    "invoice.status",
+                    {"invoice_id": invoice.id, "status": invoice.status, "number": invoice.number},
+                )
             return InvoiceSnapshot(invoice.status.value, invoice.amount_paid_cents, invoice.total_cents)
 
     @staticmethod
@@ -154,6 +161,18 @@ class RecordsActivities:
                 except IntegrityError:  # back on the calendar, on top of another job of the technician's
                     clash = TransitionError("the assigned technician already has another job at that time")
                     raise refusal(clash, current) from None
+                await publish(
+                    session,
+                    job.company_id,
+                    "job.status",
+                    {
+                        "job_id": job.id,
+                        "status": job.status,
+                        "previous_status": current,
+                        "assigned_user_id": job.assigned_user_id,
+                        "scheduled_start": job.scheduled_start,
+                    },
+                )
             return JobSnapshot(job.status.value)
 
     @staticmethod

@@ -11,7 +11,6 @@ import html
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +28,7 @@ from models.base import utcnow
 from models.company import Company, User
 from models.customers import Customer
 from models.enums import JobStatus, QuoteStatus, Role
-from models.jobs import Job
+from models.jobs import Job, job_window
 from models.line_items import JobLineItem, QuoteLineItem
 from models.money import is_counted
 from models.notifications import Notification
@@ -272,7 +271,7 @@ class SchedulingActivities:
                     )
                 )
             ).all()
-            when = _local_window(job, company.timezone)
+            when = job_window(job, company.timezone)
             title = f"Assign a technician: {job.title}"
             body = f"{when}. No qualified technician was free when the customer booked; please assign one."
             for admin in admins:
@@ -302,7 +301,7 @@ class SchedulingActivities:
             company = await session.get(Company, job.company_id)
             customer = await session.get(Customer, job.customer_id)
             tech = await session.get(User, job.assigned_user_id) if job.assigned_user_id else None
-        when = _local_window(job, company.timezone)
+        when = job_window(job, company.timezone)
         who = f"{tech.name} will be your technician." if tech else "We will tell you who your technician is."
         text = (
             f"Hi {customer.name}, your appointment with {company.name} is booked: {job.title}, {when}. {who}"
@@ -336,14 +335,3 @@ def _booked(job: Job) -> Booked:
 async def _lock_company_bookings(session: AsyncSession, company_id) -> None:
     digest = hashlib.sha256(f"nexjob/bookings/{company_id}".encode()).digest()
     await session.exec(select(func.pg_advisory_xact_lock(int.from_bytes(digest[:8], "big", signed=True))))
-
-
-def _local_window(job: Job, timezone: str) -> str:
-    """ "Tuesday, December 1, 9:00 – 11:00 AM" in the company's time."""
-    zone = ZoneInfo(timezone)
-    start, end = job.scheduled_start.astimezone(zone), job.scheduled_end.astimezone(zone)
-    return f"{start:%A, %B} {start.day}, {_clock(start)} – {_clock(end)}"
-
-
-def _clock(moment: datetime) -> str:
-    return f"{moment.hour % 12 or 12}:{moment:%M %p}"

@@ -19,6 +19,7 @@ from activities.payments import PAYMENT_ERRORS
 from activities.quotes import INVALID_REQUEST
 from activities.records import INVALID_TRANSITION, NOT_FOUND
 from activities.scheduling import SLOT_TAKEN
+from activities.workflow_calls import start_job_workflow
 from api.workflow_links import workflow_id
 from settings import TASK_QUEUE
 from temporal.search_attributes import for_entity
@@ -119,3 +120,11 @@ async def geocode_later(client: Client, entity_type: str, row) -> None:
 def needs_geocoding(row, changes: dict) -> bool:
     """An address was given or changed, and the caller did not send its coordinates."""
     return bool(row.address) and "address" in changes and changes.get("lat") is None
+
+
+async def start_job_flow(client: Client, job) -> None:
+    """Start the job's workflow (its reminders and day); the job is saved either way."""
+    try:
+        await start_job_workflow(client, job.id, job.company_id, TASK_QUEUE)
+    except RPCError as unreachable:
+        log.warning("could not start the workflow of job %s: %s", job.id, unreachable)

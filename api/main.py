@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
 from temporalio.client import Client
 
-from api import portal
+from api import events, invoice_pages, portal, tracking
 from api.rendering import templates
 from api.routes import (
     ai,
@@ -24,6 +24,7 @@ from api.routes import (
     leads,
     logs,
     notifications,
+    positions,
     quotes,
     services,
     team,
@@ -46,7 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.temporal = await Client.connect(
             settings.temporal_address, namespace=settings.temporal_namespace, lazy=True
         )
+        app.state.events = events.EventHub(settings.database_url)  # LISTENs from the first stream on
         yield
+        await app.state.events.close()
 
     # FastAPIOffline serves the /docs assets itself: the docs work on a machine with no internet.
     app = FastAPIOffline(
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         services,
         quotes,
         jobs,
+        positions,
         invoices,
         leads,
         inventory,
@@ -75,11 +79,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications,
         api_keys,
         ai,
+        events,
     ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(webhooks.router)
     app.include_router(portal.router)
+    app.include_router(invoice_pages.router)
+    app.include_router(tracking.router)
 
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, error: DataError):

@@ -65,6 +65,7 @@ COMPANY = {
     "phone": "+15125550199",
     "sms_number": "+15125550100",
     "card_on_file_enabled": True,
+    "review_url": "https://g.page/r/lone-star-plumbing-and-air/review",
     "business_hours": {
         **{day: {"open": "08:00", "close": "17:00"} for day in ("mon", "tue", "wed", "thu", "fri")},
         "sat": {"open": "09:00", "close": "13:00"},
@@ -72,8 +73,22 @@ COMPANY = {
     },
 }
 
-# Switched on in the demo so a quote's whole journey (Workflow 1) runs; a new company starts with all off.
-DEMO_AUTOMATIONS = ("quote_followup", "agentic_scheduling", "send_job_scheduled_sms", "send_job_assigned_sms")
+# Switched on in the demo so a quote's journey and a job's day (Workflows 1, 3–6) run; a new company
+# starts with every automation off.
+DEMO_AUTOMATIONS = (
+    "quote_followup",
+    "agentic_scheduling",
+    "send_job_scheduled_sms",
+    "send_job_assigned_sms",
+    "send_appointment_reminders",
+    "send_omw_texts",
+    "send_job_completed_sms",
+    "auto_charge_card_on_file",
+    "send_receipt_sms",
+    "send_text_to_pay_sms",
+    "send_sms_review_requests",
+    "send_review_requests",
+)
 
 # email, name, role, phone, hourly rate, skills, home address, home lat, home lng
 USERS = [

@@ -40,6 +40,7 @@ class CompanyBase(SQLModel):
     ai_daily_budget_cents: int | None = Field(default=None, ge=0)
     owner_ai_outage_sms: bool = True
     stripe_account_id: str | None = None
+    review_url: str | None = Field(default=None, max_length=500)  # where happy customers leave a review
 
     _tz = field_validator("timezone")(check_timezone)
     _colour = field_validator("brand_colour")(check_colour)
@@ -68,6 +69,7 @@ class CompanyUpdate(SQLModel):
     card_on_file_enabled: bool | None = None
     require_card_for_acceptance: bool | None = None
     owner_ai_outage_sms: bool | None = None
+    review_url: str | None = Field(default=None, max_length=500)
 
     _tz = field_validator("timezone")(check_timezone)
     _colour = field_validator("brand_colour")(check_colour)

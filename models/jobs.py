@@ -1,7 +1,7 @@
 """Jobs (the work itself), and the time technicians log against them."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import model_validator
@@ -11,6 +11,7 @@ from sqlmodel import Field, Index, SQLModel
 from models.base import company_field, enum_type, id_field, timestamp
 from models.enums import JobStatus
 from models.line_items import LineItemIn, LineItemPublic
+from models.time import local_window
 from models.validation import UtcDateTime
 
 
@@ -53,6 +54,14 @@ class Job(JobBase, table=True):
     assignment_reason: str | None = None  # why agentic scheduling chose this technician, in plain words
     completed_at: datetime | None = timestamp()
     created_at: datetime = timestamp(nullable=False, default_now=True)
+
+
+def job_window(job: "Job", timezone: str) -> str:
+    """When the job is, as the company's clock shows it ("Tuesday, December 1, 9:00 AM – 11:00 AM")."""
+    if job.scheduled_start is None:
+        return "time to be arranged"
+    end = job.scheduled_end or job.scheduled_start + timedelta(hours=1)
+    return local_window(job.scheduled_start, end, timezone)
 
 
 def window_error(start: datetime | None, end: datetime | None) -> str | None:
@@ -117,3 +126,19 @@ class TimeEntry(SQLModel, table=True):
     started_at: datetime = timestamp(nullable=False)
     ended_at: datetime | None = timestamp()
     notes: str | None = None
+
+
+class TechnicianPosition(SQLModel, table=True):
+    """Where a technician's device last said they were: the customer's tracking page shows it."""
+
+    __tablename__ = "technician_position"
+    user_id: uuid.UUID = Field(foreign_key="user.id", primary_key=True, ondelete="CASCADE")
+    company_id: uuid.UUID = company_field()
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    recorded_at: datetime = timestamp(nullable=False)
+
+
+class PositionReport(SQLModel):
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)

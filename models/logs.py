@@ -114,3 +114,17 @@ class AiCallLog(SQLModel, table=True):
     latency_ms: int = 0
     outcome: str  # ok, error, invalid_output, budget_exceeded, concurrency_cap_exceeded
     created_at: datetime = timestamp(nullable=False, default_now=True, index=True)
+
+
+class InboundMessage(SQLModel, table=True):
+    """A text a customer sent the business (to the company's or a technician's number)."""
+
+    __tablename__ = "inbound_message"
+    id: uuid.UUID = id_field()
+    company_id: uuid.UUID = company_field()
+    customer_id: uuid.UUID | None = Field(default=None, foreign_key="customer.id", index=True)
+    from_address: str
+    to_address: str
+    body: str
+    provider_id: str = Field(unique=True)  # Twilio's MessageSid: a redelivered webhook is stored once
+    received_at: datetime = timestamp(nullable=False, default_now=True, index=True)

@@ -43,7 +43,7 @@ async def test_invoice_left_open_for_months_can_still_be_paid(time_skipping_env,
         assert sent.status == "sent"
         handle = client.get_workflow_handle(f"invoice-{invoice_id}")
         await time_skipping_env.sleep(timedelta(days=120))
-        assert await handle.query(InvoiceWorkflow.status) == "sent"
+        assert await handle.query(InvoiceWorkflow.status) == "overdue"
         paid = await handle.execute_update(
             InvoiceWorkflow.mark_paid,
             MarkPaidInput(actor="user:test", method="cash", received_on="2027-03-01"),

@@ -30,7 +30,11 @@ async def test_a_technician_moves_their_job_through_the_day(tenant, sessions, te
 
     async with sessions() as session:
         audits = (
-            await session.exec(select(AuditLog).where(AuditLog.entity_id == uuid.UUID(job["id"])))
+            await session.exec(
+                select(AuditLog)
+                .where(AuditLog.entity_id == uuid.UUID(job["id"]))
+                .order_by(AuditLog.created_at)
+            )
         ).all()
         actions = (
             await session.exec(select(ActionLog).where(ActionLog.entity_id == uuid.UUID(job["id"])))

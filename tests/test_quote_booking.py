@@ -23,7 +23,7 @@ from models.logs import ActionLog, MessageLog
 from models.notifications import Notification
 from models.quotes import Quote
 from tests.quote_journey import path_of, prepare, rows, slot_starts, tiered_quote
-from worker import Deps, build_activities
+from worker import WORKFLOWS, Deps, build_activities
 from workflows.quote import AcceptQuote, PickTime, QuoteInput, QuoteWorkflow, SendQuote
 
 
@@ -192,11 +192,12 @@ async def test_no_qualified_technician_free_leaves_the_job_unassigned_and_tells_
     journey = await prepare(tenant, sessions, card=False)
     quote = await tiered_quote(journey)
     client, queue = temporal_env.client, f"test-{uuid.uuid4()}"
-    real = [a for a in build_activities(Deps(sessions, settings)) if a.__name__ != "assignment_options"]
+    deps = Deps(sessions, settings, temporal=client)
+    real = [a for a in build_activities(deps) if a.__name__ != "assignment_options"]
     async with Worker(
         client,
         task_queue=queue,
-        workflows=[QuoteWorkflow],
+        workflows=WORKFLOWS,
         activities=[*real, _nobody_fits],
         activity_executor=ThreadPoolExecutor(max_workers=8),
     ):

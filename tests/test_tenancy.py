@@ -8,7 +8,10 @@ from models.notifications import Notification
 # Which record a path parameter names; the walk fills it with one of the first company's ids.
 # Bodies for routes whose body has required fields (the rest get `{}`), so validation passes and the
 # tenancy check is what answers.
-SAMPLE_BODIES = {"/v1/jobs/{job_id}/status": {"status": "scheduled"}}
+SAMPLE_BODIES = {
+    "/v1/jobs/{job_id}/status": {"status": "scheduled"},
+    "/v1/jobs/{job_id}/position": {"lat": 30.27, "lng": -97.74},
+}
 PATH_PARAMS = {
     "customer_id",
     "service_id",

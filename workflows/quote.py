@@ -13,7 +13,7 @@ for a quote that is already sent or accepted picks up where the quote stands.
 6. The customer picks a start time; the job is created, Scheduled.
 7. Assign (`agentic_scheduling`): the best free qualified technician, or admins are told to assign.
 8. Confirm: SMS (`send_job_scheduled_sms`) and email to the customer; SMS to the technician
-   (`send_job_assigned_sms`).
+   (`send_job_assigned_sms`). The job's own workflow (`job-{id}`) then takes over its day.
 
 Updates (a refusal fails with `InvalidTransition`, answered 409; unusable input with `InvalidRequest`, 422):
 - `send(SendQuote) -> QuoteStage`
@@ -73,6 +73,7 @@ with workflow.unsafe.imports_passed_through():
         JobRef,
         SchedulingActivities,
     )
+    from activities.workflow_calls import JobStart, WorkflowCalls
     from models.assignment import Candidate, choose_technician
     from models.time import follow_up_at, quote_expires_at
 
@@ -442,6 +443,8 @@ class QuoteWorkflow:
                 await self._ask_admins_to_assign(job)
         self._stage = CONFIRMING
         await self._confirm(job)
+        # The job's own workflow takes the day from here: reminders, on the way, completion.
+        await self._db(WorkflowCalls.start_job, JobStart(booked.job_id, self._input.company_id))
         self._stage = SCHEDULED
 
     async def _assign(self, job: JobRef) -> str | None:

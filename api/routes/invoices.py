@@ -25,10 +25,17 @@ from models.invoices import (
     Payment,
     PaymentPublic,
 )
+from models.links import invoice_url
 from models.time import company_today
-from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, StatusChangeInput
+from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, SendInvoice, StatusChangeInput
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
+
+
+class InvoiceSent(InvoicePublic):
+    """The invoice as sent, with the customer's private page to view and pay it."""
+
+    pay_url: str
 
 
 async def public_invoice(session, settings, invoice: Invoice) -> InvoicePublic:
@@ -159,7 +166,7 @@ async def mark_sent(
     settings: SettingsDep,
     client: TemporalDep,
 ):
-    """Mark a draft invoice as sent (delivered outside NexJob)."""
+    """Mark a draft invoice as sent (delivered outside NexJob): no email or text goes out."""
     return await _change(
         session,
         settings,
@@ -169,6 +176,31 @@ async def mark_sent(
         InvoiceWorkflow.mark_sent,
         StatusChangeInput(**_actor(principal)),
     )
+
+
+@router.post("/{invoice_id}/send", response_model=InvoiceSent)
+async def send_invoice(
+    invoice_id: uuid.UUID,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+):
+    """Email the invoice (PDF attached) and text it to pay when the customer consented, each with the
+    customer's private link `pay_url`; a draft becomes Sent, an open invoice is sent again. The invoice's
+    workflow then marks it overdue after its due date and follows up. 409 once paid or void; 422 when the
+    customer has no email address and cannot be texted."""
+    public = await _change(
+        session,
+        settings,
+        client,
+        principal,
+        invoice_id,
+        InvoiceWorkflow.send,
+        SendInvoice(**_actor(principal)),
+    )
+    pay_url = invoice_url(settings, invoice_id, principal.company_id)
+    return InvoiceSent.model_validate(public.model_dump() | {"pay_url": pay_url})
 
 
 @router.post("/{invoice_id}/mark-paid", response_model=InvoicePublic)

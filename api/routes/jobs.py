@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep, TemporalDep
-from api.flows import geocode_later, needs_geocoding, update_with_start
+from api.flows import geocode_later, needs_geocoding, start_job_flow, update_with_start
 from api.line_items import public_lines, replace_lines
 from api.principal import Principal
 from api.tenancy import check_references, get_owned, owned
@@ -18,7 +18,7 @@ from api.workflow_links import workflow_id, workflow_url
 from models.customers import Customer
 from models.enums import JobStatus, Role
 from models.jobs import Job, JobCreate, JobPublic, JobSummary, JobUpdate, window_error
-from workflows.job import JobInput, JobStatusChange, JobWorkflow
+from workflows.job import JobInput, JobReassign, JobReschedule, JobStatusChange, JobWorkflow
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -110,6 +110,8 @@ async def create_job(
     await session.commit()
     if job.address and job.lat is None:
         await geocode_later(client, "job", job)
+    if job.scheduled_start is not None:
+        await start_job_flow(client, job)  # its reminders
     return await _public(session, settings, job)
 
 
@@ -128,16 +130,35 @@ async def update_job(
     settings: SettingsDep,
     client: TemporalDep,
 ):
-    """Edit a job's details; `line_items`, when given, replaces every line."""
+    """Edit a job's details; `line_items`, when given, replaces every line. A new time or technician goes
+    through the job's workflow: reminders move, the customer gets the new time, the technician a text;
+    a technician already booked then answers 409."""
     job = await get_owned(session, Job, job_id, principal)
     if job.status in (JobStatus.completed, JobStatus.cancelled):
         raise HTTPException(status.HTTP_409_CONFLICT, f"a {job.status} job cannot be edited")
     changes = body.model_dump(exclude_unset=True, exclude={"line_items"})
     start = changes.get("scheduled_start", job.scheduled_start)
-    if error := window_error(start, changes.get("scheduled_end", job.scheduled_end)):
+    end = changes.get("scheduled_end", job.scheduled_end)
+    if error := window_error(start, end):
         raise RequestValidationError(
             [{"loc": ["body", "scheduled_end"], "msg": error, "type": "value_error"}]
         )
+    moved = "scheduled_start" in changes or "scheduled_end" in changes
+    if moved and start is None:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ["body", "scheduled_start"],
+                    "msg": "to take a job off the calendar, move it to unscheduled (POST …/status)",
+                    "type": "value_error",
+                }
+            ]
+        )
+    reassigned = "assigned_user_id" in changes
+    if reassigned:
+        await check_references(session, principal, {"assigned_user_id": changes["assigned_user_id"]})
+    new_user = changes.pop("assigned_user_id", None)
+    changes.pop("scheduled_start", None), changes.pop("scheduled_end", None)  # the workflow writes these
     if "address" in changes and "lat" not in changes:
         changes |= {"lat": None, "lng": None}  # the old address's point is wrong for the new one
     await update_owned(session, principal, job, changes)
@@ -146,7 +167,33 @@ async def update_job(
     await session.commit()
     if needs_geocoding(job, changes):
         await geocode_later(client, "job", job)
-    return await _public(session, settings, job)
+    actor = {"actor": principal.actor, "actor_user_id": str(principal.user_id) if principal.user_id else None}
+    if moved:
+        ends = end.isoformat() if end else None
+        request = JobReschedule(scheduled_start=start.isoformat(), scheduled_end=ends, **actor)
+        await _through_workflow(session, client, job_id, principal, JobWorkflow.reschedule, request)
+    if reassigned:
+        request = JobReassign(user_id=str(new_user) if new_user else None, **actor)
+        await _through_workflow(session, client, job_id, principal, JobWorkflow.reassign, request)
+    return await _public(session, settings, await get_owned(session, Job, job_id, principal))
+
+
+async def _through_workflow(
+    session, client, job_id: uuid.UUID, principal: Principal, update, request
+) -> None:
+    company_id = principal.company_id
+    await session.rollback()  # the workflow's activity locks the row: hold nothing meanwhile
+    session.expunge_all()  # and read what it wrote afresh
+    await update_with_start(
+        client,
+        "job",
+        job_id,
+        company_id,
+        JobWorkflow.run,
+        JobInput(job_id=str(job_id), company_id=str(company_id)),
+        update,
+        request,
+    )
 
 
 class StatusChangeRequest(BaseModel):

@@ -27,7 +27,7 @@ from models.company import Company, User
 from models.customers import Customer
 from models.enums import ActionOutcome, Role
 from models.invoices import Invoice
-from models.logs import MessageLog
+from models.logs import InboundMessage, MessageLog
 from models.providers import WebhookEvent
 from workflows.invoice import InvoiceInput, InvoiceWorkflow, ProviderPaymentInput
 
@@ -153,32 +153,45 @@ async def twilio_status(request: Request, session: SessionDep, settings: Setting
 
 @router.post("/twilio/inbound")
 async def twilio_inbound(request: Request, session: SessionDep, settings: SettingsDep):
-    """STOP and START replies set the sender's SMS consent with each company that texts from that number:
-    the company's own number or one of its technicians' numbers. A number nobody owns changes nothing."""
+    """A customer's text to a company's number (its own or a technician's): kept for each company that
+    texts from that number (review requests read them first), and STOP / START set the sender's SMS
+    consent there. A number nobody owns changes nothing."""
     form = await _verified_twilio_form(request, settings)
+    sid = form.get("MessageSid", "")
+    if not await _first_time(session, "twilio", sid):
+        return Response(EMPTY_TWIML, media_type="application/xml")
     keyword = form.get("Body", "").strip().upper()
-    if keyword in OPT_OUT | OPT_IN and await _first_time(session, "twilio", form.get("MessageSid", "")):
-        consent = keyword in OPT_IN
-        to = form.get("To") or ""
-        companies = (
-            select(Company.id)
-            .where(Company.sms_number == to)
-            .union(select(User.company_id).where(User.sms_number == to))
-        )
-        customers = await session.exec(
+    to = form.get("To") or ""
+    companies = (
+        select(Company.id)
+        .where(Company.sms_number == to)
+        .union(select(User.company_id).where(User.sms_number == to))
+    )
+    customers = (
+        await session.exec(
             select(Customer).where(Customer.phone == form.get("From"), Customer.company_id.in_(companies))
         )
-        for customer in customers:
-            if customer.sms_consent == consent:
-                continue
-            before = {"sms_consent": customer.sms_consent}
-            customer.sms_consent = consent
-            customer.sms_consent_at = utcnow()
-            customer.sms_consent_source = f"sms_{keyword.lower()}"
-            session.add(customer)
-            texter = Principal(
-                company_id=customer.company_id, role=Role.technician, actor=f"sms:{form['From']}"
+    ).all()
+    for customer in customers:
+        session.add(
+            InboundMessage(
+                company_id=customer.company_id,
+                customer_id=customer.id,
+                from_address=form.get("From") or "",
+                to_address=to,
+                body=form.get("Body", ""),
+                provider_id=f"{sid}/{customer.company_id}",
             )
-            record_audit(session, texter, customer, "sms_consent", before, {"sms_consent": consent})
-        await session.commit()
+        )
+        if keyword not in OPT_OUT | OPT_IN or customer.sms_consent == (keyword in OPT_IN):
+            continue
+        consent = keyword in OPT_IN
+        before = {"sms_consent": customer.sms_consent}
+        customer.sms_consent = consent
+        customer.sms_consent_at = utcnow()
+        customer.sms_consent_source = f"sms_{keyword.lower()}"
+        session.add(customer)
+        texter = Principal(company_id=customer.company_id, role=Role.technician, actor=f"sms:{form['From']}")
+        record_audit(session, texter, customer, "sms_consent", before, {"sms_consent": consent})
+    await session.commit()
     return Response(EMPTY_TWIML, media_type="application/xml")

@@ -1,4 +1,4 @@
-"""quote portal, job assignment, notifications
+"""quote portal, job assignment, notifications, technician positions, review link, inbound texts
 
 Revision ID: 09c921a3fd5f
 Revises: f1e9cdebec27
@@ -41,6 +41,35 @@ def upgrade() -> None:
     op.create_index(op.f('ix_notification_created_at'), 'notification', ['created_at'], unique=False)
     op.create_index(op.f('ix_notification_user_id'), 'notification', ['user_id'], unique=False)
     op.add_column('job', sa.Column('assignment_reason', sqlmodel.sql.sqltypes.AutoString(), nullable=True))
+    op.create_table('technician_position',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=False),
+    sa.Column('lng', sa.Float(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['company.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id')
+    )
+    op.create_index(op.f('ix_technician_position_company_id'), 'technician_position', ['company_id'], unique=False)
+    op.add_column('company', sa.Column('review_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True))
+    op.create_table('inbound_message',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('company_id', sa.Uuid(), nullable=False),
+    sa.Column('customer_id', sa.Uuid(), nullable=True),
+    sa.Column('from_address', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('to_address', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['company.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('provider_id')
+    )
+    op.create_index(op.f('ix_inbound_message_company_id'), 'inbound_message', ['company_id'], unique=False)
+    op.create_index(op.f('ix_inbound_message_customer_id'), 'inbound_message', ['customer_id'], unique=False)
+    op.create_index(op.f('ix_inbound_message_received_at'), 'inbound_message', ['received_at'], unique=False)
     op.create_index(op.f('ix_job_quote_id'), 'job', ['quote_id'], unique=False)
     # Written by hand (autogenerate does not see exclusion constraints): no technician holds two live jobs
     # at overlapping times. btree_gist lets a GiST index compare the uuid column with `=`.
@@ -64,6 +93,13 @@ def downgrade() -> None:
     op.drop_column('quote', 'decline_reason')
     op.drop_column('quote', 'declined_at')
     op.drop_column('quote', 'viewed_at')
+    op.drop_index(op.f('ix_inbound_message_received_at'), table_name='inbound_message')
+    op.drop_index(op.f('ix_inbound_message_customer_id'), table_name='inbound_message')
+    op.drop_index(op.f('ix_inbound_message_company_id'), table_name='inbound_message')
+    op.drop_table('inbound_message')
+    op.drop_column('company', 'review_url')
+    op.drop_index(op.f('ix_technician_position_company_id'), table_name='technician_position')
+    op.drop_table('technician_position')
     op.drop_constraint('job_technician_no_overlap', 'job')
     op.drop_index(op.f('ix_job_quote_id'), table_name='job')
     op.drop_column('job', 'assignment_reason')
