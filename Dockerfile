@@ -24,5 +24,7 @@ USER 10001:10001
 
 EXPOSE 8000
 
-# Exec form: uvicorn is PID 1 and gets SIGTERM directly, so it shuts down gracefully.
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers"]
+# Exec form: uvicorn is PID 1 and gets SIGTERM directly, so it shuts down gracefully; open event streams
+# (GET /v1/events never ends by itself) get 5 s before they are closed.
+CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", \
+     "--timeout-graceful-shutdown", "5"]

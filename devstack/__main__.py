@@ -168,6 +168,9 @@ def main() -> None:
                 str(settings.api_workers),
                 "--log-level",
                 "warning",
+                # Open event streams (office pages) never end by themselves: close them on Ctrl-C.
+                "--timeout-graceful-shutdown",
+                "3",
             ],
             env,
         )
