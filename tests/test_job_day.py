@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlmodel import select
 from temporalio.client import Client, WorkflowHandle
@@ -351,3 +352,45 @@ async def test_the_hourly_backstop_asks_once_for_a_review_the_real_time_path_mis
         sessions, select(ActionLog).where(ActionLog.entity_id == job.id, ActionLog.action == "review_request")
     )
     assert len(handled) == 1 and handled[0].reason == "no review link set in the company's settings"
+
+
+async def test_a_worker_stopped_mid_completion_hands_over_and_nothing_is_sent_or_charged_twice(
+    tenant, sessions, settings, healthy_sandbox, temporal_env
+):
+    journey = await prepare(tenant, sessions, card=True, automations=DAY_AUTOMATIONS)
+    await _save_card(settings, sessions, journey.customer_id)
+    async with sessions() as session:
+        job = Job(
+            company_id=tenant.company_id,
+            customer_id=uuid.UUID(journey.customer_id),
+            title="Handover",
+            status=JobStatus.in_progress,
+            assigned_user_id=tenant.users["tech"].id,
+        )
+        session.add(job)
+        await session.flush()
+        session.add(
+            JobLineItem(
+                company_id=tenant.company_id, job_id=job.id, description="Repair", unit_price_cents=25_000
+            )
+        )
+        await session.commit()
+    client, queue = temporal_env.client, f"test-{uuid.uuid4()}"
+    deps = Deps(sessions=sessions, settings=settings)
+    first = build_worker(client, deps, task_queue=queue)
+    running = asyncio.create_task(first.run())
+    handle = await client.start_workflow(
+        JobWorkflow.run, JobInput(str(job.id), str(tenant.company_id)), id=f"job-{job.id}", task_queue=queue
+    )
+    await handle.execute_update(JobWorkflow.change_status, JobStatusChange("completed", "user:test"))
+    await first.shutdown()  # mid-completion: the invoice, the charge and the texts are under way
+    await running
+    async with build_worker(client, deps, task_queue=queue):
+        assert await asyncio.wait_for(handle.result(), 60) == "completed"
+    (invoice,) = await rows(sessions, select(Invoice).where(Invoice.job_id == job.id))
+    assert invoice.status == "paid"
+    async with httpx.AsyncClient() as sandbox_http:
+        charges = (await sandbox_http.get(f"{healthy_sandbox.public_url}/stripe/_charges")).json()
+    assert len([c for c in charges if c.get("metadata", {}).get("invoice_id") == str(invoice.id)]) == 1
+    texts = [e.body for e in healthy_sandbox.outbox if e.to == journey.customer_phone]
+    assert sum("is done" in t for t in texts) == 1
