@@ -17,6 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.automations import GateRequest, gate
+from activities.events import publish
 from activities.quotes import INVALID_REQUEST
 from activities.records import done_before, locked_row, record_change, refusal
 from activities.scheduling import JobRef
@@ -154,6 +155,8 @@ class JobActivities:
                 session.add(job)
                 await _flush_or_clash(session, status)
                 record_change(session, job, request, "reschedule", "reschedule_job", before, _schedule(job))
+                rescheduled = {"job_id": str(job.id), "assigned_user_id": _state(job).assigned_user_id}
+                await publish(session, job.company_id, "job.rescheduled", rescheduled | _schedule(job))
             return _state(job)
 
     @activity.defn
@@ -201,6 +204,11 @@ class JobActivities:
                 "assign_job",
                 {"assigned_user_id": previous},
                 {"assigned_user_id": request.user_id},
+            )
+            # The dispatch board moves the card; each technician's own page gains or loses the job.
+            moved = {"job_id": str(job.id), "assigned_user_id": request.user_id}
+            await publish(
+                session, job.company_id, "job.assigned", moved | {"previous_assigned_user_id": previous}
             )
             return Reassigned(_state(job), previous)
 

@@ -269,3 +269,28 @@ async def test_the_stream_needs_a_signed_in_caller(http):
     assert (await http.get("/v1/events")).status_code == 401
     bogus = {"Authorization": f"Bearer nxj_live_{uuid.uuid4().hex}"}
     assert (await http.get("/v1/events", headers=bogus)).status_code == 401
+
+
+async def test_a_reassignment_reaches_the_board_and_both_technicians(api_url, tenant):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant)  # the first technician's
+    async with (
+        signed_in(api_url, tenant, "owner") as browser,
+        signed_in(api_url, tenant, "tech") as old_tech,
+        signed_in(api_url, tenant, "tech2") as new_tech,
+        listening(browser) as board,
+        listening(old_tech) as was_mine,
+        listening(new_tech) as now_mine,
+    ):
+        moved = await office.patch(
+            f"/v1/jobs/{job['id']}", json={"assigned_user_id": str(tenant.users["tech2"].id)}
+        )
+        assert moved.status_code == 200
+        for stream in (board, was_mine, now_mine):
+            kind, event = await stream.event(within=2)
+            assert kind == "job.assigned"
+            assert event["payload"] == {
+                "job_id": job["id"],
+                "assigned_user_id": str(tenant.users["tech2"].id),
+                "previous_assigned_user_id": str(tenant.users["tech"].id),
+            }
