@@ -29,6 +29,7 @@ from models.jobs import Job, job_window
 from models.line_items import InvoiceLineItem, JobLineItem
 from models.money import compute_totals
 from models.notifications import Notification
+from models.quotes import Quote
 from models.states import TransitionError
 from models.time import company_today
 from models.tracking import tracking_url
@@ -109,9 +110,9 @@ class JobText:
 
 @dataclass
 class BilledInvoice:
-    invoice_id: str
-    number: int
-    created: bool  # False: the job's (or its quote's) invoice already existed
+    invoice_id: str | None  # None: nothing to bill (a job without lines)
+    number: int | None = None
+    created: bool = False  # False: the job's (or its quote's) invoice already existed
 
 
 class JobActivities:
@@ -270,7 +271,10 @@ class JobActivities:
                     session.add(existing)
             if existing is not None:
                 return BilledInvoice(str(existing.id), existing.number, created=False)
-            invoice = await _new_invoice(session, job)
+            lines = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
+            if not lines:
+                return BilledInvoice(None)
+            invoice = await _new_invoice(session, job, lines)
             actor = _System(f"{ref.job_id}/invoice", f"job-{ref.job_id}")
             record_change(
                 session, invoice, actor, "create", "create_invoice_from_job", {}, {"number": invoice.number}
@@ -288,10 +292,10 @@ class _System:
     actor_user_id: str | None = None
 
 
-async def _new_invoice(session: AsyncSession, job: Job) -> Invoice:
+async def _new_invoice(session: AsyncSession, job: Job, lines) -> Invoice:
     # Locking the company row hands out invoice numbers one at a time, as the office's invoices do.
     company = await session.get(Company, job.company_id, with_for_update=True)
-    lines = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
+    quote = await session.get(Quote, job.quote_id) if job.quote_id else None
     issued_on = company_today(company)
     invoice = Invoice(
         company_id=job.company_id,
@@ -300,7 +304,8 @@ async def _new_invoice(session: AsyncSession, job: Job) -> Invoice:
         quote_id=job.quote_id,
         number=company.next_invoice_number,
         currency=company.currency,
-        tax_rate_bps=company.tax_rate_bps,
+        # A booked quote's rate: the customer is billed the tax they accepted.
+        tax_rate_bps=quote.tax_rate_bps if quote else company.tax_rate_bps,
         issued_on=issued_on,
         due_on=issued_on + timedelta(days=company.invoice_due_days),
     )

@@ -29,6 +29,7 @@ class JobStart:
 
     job_id: str
     company_id: str
+    tell_technician: bool = False
 
 
 @dataclass
@@ -83,11 +84,14 @@ class WorkflowCalls:
         await start_job_workflow(self._client, request.job_id, request.company_id, activity.info().task_queue)
 
 
-async def start_job_workflow(client: Client, job_id, company_id, task_queue: str) -> None:
-    """Start `job-{id}` unless it is already running. By name: the job workflow's module imports this one."""
+async def start_job_workflow(
+    client: Client, job_id, company_id, task_queue: str, tell_technician: bool = False
+) -> None:
+    """Start `job-{id}` unless it is already running (by name: the job workflow's module imports this
+    one). `tell_technician`: the job came with its technician, who gets the assignment text."""
     await client.start_workflow(
         "JobWorkflow",
-        JobStart(str(job_id), str(company_id)),
+        JobStart(str(job_id), str(company_id), tell_technician),
         id=f"job-{job_id}",
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

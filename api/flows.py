@@ -123,8 +123,11 @@ def needs_geocoding(row, changes: dict) -> bool:
 
 
 async def start_job_flow(client: Client, job) -> None:
-    """Start the job's workflow (its reminders and day); the job is saved either way."""
+    """Start the job's workflow (its reminders and day; a technician given at creation gets the
+    assignment text); the job is saved either way."""
     try:
-        await start_job_workflow(client, job.id, job.company_id, TASK_QUEUE)
+        await start_job_workflow(
+            client, job.id, job.company_id, TASK_QUEUE, tell_technician=job.assigned_user_id is not None
+        )
     except RPCError as unreachable:
         log.warning("could not start the workflow of job %s: %s", job.id, unreachable)

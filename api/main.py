@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(v1)
     app.include_router(webhooks.router)
     app.include_router(portal.router)
+    app.add_exception_handler(portal.PortalRefusal, portal.refusal_handler)
     app.include_router(invoice_pages.router)
     app.include_router(tracking.router)
 

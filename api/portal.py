@@ -90,6 +90,11 @@ def _page(request: Request, name: str, opened: Opened | None, status: int = 200,
     return templates.TemplateResponse(request, f"portal/{name}.html", base | context, status_code=status)
 
 
+async def refusal_handler(request: Request, refusal: PortalRefusal) -> HTMLResponse:
+    """Any page whose link turns out not to open (forged, a draft): the refusal page, never a 500."""
+    return _refusal_page(request, refusal)
+
+
 def _refusal_page(request: Request, refusal: PortalRefusal, opened: Opened | None = None) -> HTMLResponse:
     return _page(request, "message", opened, refusal.status, title=refusal.title, message=refusal.message)
 

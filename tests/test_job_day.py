@@ -394,3 +394,31 @@ async def test_a_worker_stopped_mid_completion_hands_over_and_nothing_is_sent_or
     assert len([c for c in charges if c.get("metadata", {}).get("invoice_id") == str(invoice.id)]) == 1
     texts = [e.body for e in healthy_sandbox.outbox if e.to == journey.customer_phone]
     assert sum("is done" in t for t in texts) == 1
+
+
+async def test_a_late_click_on_a_completed_job_bills_and_texts_nothing_again(
+    tenant, sessions, healthy_sandbox, temporal_env
+):
+    journey = await prepare(tenant, sessions, card=False, automations=DAY_AUTOMATIONS)
+    created = await journey.office.post(
+        "/v1/jobs",
+        json={
+            "customer_id": journey.customer_id,
+            "title": "Faucet swap",
+            "scheduled_start": "2030-05-06T15:00:00+00:00",
+            "line_items": [{"description": "Faucet swap", "unit_price_cents": 14_000}],
+        },
+    )
+    job_id = created.json()["id"]
+    for status in ("in_progress", "completed"):
+        assert (
+            await journey.office.post(f"/v1/jobs/{job_id}/status", json={"status": status})
+        ).status_code == 200
+    handle = temporal_env.client.get_workflow_handle(f"job-{job_id}")
+    assert await handle.result() == "completed"
+    late = await journey.office.post(f"/v1/jobs/{job_id}/status", json={"status": "in_progress"})
+    assert late.status_code == 409  # and the run it started ends without completing anything again
+    assert await temporal_env.client.get_workflow_handle(f"job-{job_id}").result() == "completed"
+    invoices = await rows(sessions, select(Invoice).where(Invoice.job_id == uuid.UUID(job_id)))
+    assert len(invoices) == 1 and invoices[0].total_cents == 14_000 + 1_155
+    assert sum("is done" in e.body for e in healthy_sandbox.outbox if e.to == journey.customer_phone) == 1

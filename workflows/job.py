@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import JobStatus
 
 ENDED = {JobStatus.completed.value, JobStatus.cancelled.value}
+OPEN_INVOICE = {"sent", "viewed", "overdue"}
 STATUSES = {s.value for s in JobStatus}
 REMINDERS = (("reminder_24h", timedelta(hours=24)), ("reminder_1h", timedelta(hours=1)))  # earliest first
 DB = {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RECORDS_RETRY}
@@ -65,6 +66,7 @@ SEND = {
 class JobInput:
     job_id: str
     company_id: str
+    tell_technician: bool = False  # a job created with a technician: text them once the run starts
 
 
 @dataclass
@@ -99,11 +101,19 @@ class JobWorkflow:
         self._pending: list[str] = []  # what the day must react to: "on_the_way", "rescheduled", "assigned"
         self._reminded: set[str] = set()  # reminder keys already handled (kind@start)
         self._changes = 0  # counts every change the updates made, so the day re-plans its reminders
+        self._completed_here = False  # this run moved the job to Completed: its completion steps are ours
 
     @workflow.run
     async def run(self, input: JobInput) -> str | None:
-        if self._state is None:
-            self._know(await workflow.execute_activity_method(JobActivities.job_state, self._ref(), **DB))
+        if not workflow.patched("job-day"):
+            # A run begun before the job's day existed keeps doing what it did then: status changes only.
+            return await self._status.run_until_final(ENDED, input)
+        loaded = await workflow.execute_activity_method(JobActivities.job_state, self._ref(), **DB)
+        if self._status.value is not None:  # a status change raced the load: its answer is the newer
+            loaded.status = self._status.value
+        self._know(loaded)
+        if input.tell_technician and self._state.assigned_user_id:
+            self._pending.append(f"assigned:{self._state.assigned_user_id}")
         # Reminders whose moment passed before this run began are not sent late (the booking's own
         # confirmation just went out); a reschedule into the window is another matter (see _due_reminder).
         self._skip_past_reminders()
@@ -127,7 +137,7 @@ class JobWorkflow:
             except TimeoutError:
                 await self._remind(*reminder)
         await self._react()
-        if self._status.value == JobStatus.completed.value:
+        if self._completed_here:
             await self._complete()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status.value
@@ -155,6 +165,7 @@ class JobWorkflow:
             if snapshot.status == JobStatus.unscheduled.value:
                 self._state.scheduled_start = self._state.scheduled_end = None
         self._changes += 1
+        self._completed_here |= snapshot.status == JobStatus.completed.value
         if snapshot.status == JobStatus.on_the_way.value:
             self._pending.append("on_the_way")
         return snapshot
@@ -317,13 +328,15 @@ class JobWorkflow:
         pay_url = None
         try:
             invoice = await workflow.execute_activity_method(JobActivities.invoice_for_job, self._ref(), **DB)
-            collected = await workflow.execute_activity_method(
-                WorkflowCalls.collect_invoice,
-                CollectRequest(invoice.invoice_id, self._input.company_id, "job_completion"),
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10),
-            )
-            pay_url = None if collected.status == "paid" else collected.pay_url
+            if invoice.invoice_id is not None:  # None: a job without line items, nothing to bill
+                collected = await workflow.execute_activity_method(
+                    WorkflowCalls.collect_invoice,
+                    CollectRequest(invoice.invoice_id, self._input.company_id, "job_completion"),
+                    start_to_close_timeout=timedelta(minutes=2),
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), maximum_attempts=10),
+                )
+                # The link only while the customer can pay through it (a draft's link opens nothing).
+                pay_url = collected.pay_url if collected.status in OPEN_INVOICE else None
         except ActivityError as error:
             workflow.logger.warning(
                 "job %s: the invoice could not be collected: %s", self._input.job_id, error

@@ -139,6 +139,9 @@ async def update_job(
     changes = body.model_dump(exclude_unset=True, exclude={"line_items"})
     start = changes.get("scheduled_start", job.scheduled_start)
     end = changes.get("scheduled_end", job.scheduled_end)
+    keeps_length = "scheduled_end" not in changes and job.scheduled_start and job.scheduled_end
+    if "scheduled_start" in changes and keeps_length and start is not None:
+        end = start + (job.scheduled_end - job.scheduled_start)  # a new start alone moves the whole visit
     if error := window_error(start, end):
         raise RequestValidationError(
             [{"loc": ["body", "scheduled_end"], "msg": error, "type": "value_error"}]
@@ -161,21 +164,26 @@ async def update_job(
     changes.pop("scheduled_start", None), changes.pop("scheduled_end", None)  # the workflow writes these
     if "address" in changes and "lat" not in changes:
         changes |= {"lat": None, "lng": None}  # the old address's point is wrong for the new one
+    # The workflow first: when it refuses (a technician already booked), nothing of the edit is saved.
+    actor = {"actor": principal.actor, "actor_user_id": str(principal.user_id) if principal.user_id else None}
+    if moved:
+        ends = end.isoformat() if end else None  # none: the job keeps its length
+        request = JobReschedule(scheduled_start=start.isoformat(), scheduled_end=ends, **actor)
+        await _through_workflow(session, client, job_id, principal, JobWorkflow.reschedule, request)
+    if reassigned:
+        request = JobReassign(user_id=str(new_user) if new_user else None, **actor)
+        await _through_workflow(session, client, job_id, principal, JobWorkflow.reassign, request)
+    if moved or reassigned:  # read afresh what the workflow wrote, and the caller the rollback expired
+        job = await session.get(Job, job_id, populate_existing=True)
+        if principal.user is not None:
+            await session.refresh(principal.user)
     await update_owned(session, principal, job, changes)
     if body.line_items is not None:
         await replace_lines(session, principal, job, body.line_items)
     await session.commit()
     if needs_geocoding(job, changes):
         await geocode_later(client, "job", job)
-    actor = {"actor": principal.actor, "actor_user_id": str(principal.user_id) if principal.user_id else None}
-    if moved:
-        ends = end.isoformat() if end else None
-        request = JobReschedule(scheduled_start=start.isoformat(), scheduled_end=ends, **actor)
-        await _through_workflow(session, client, job_id, principal, JobWorkflow.reschedule, request)
-    if reassigned:
-        request = JobReassign(user_id=str(new_user) if new_user else None, **actor)
-        await _through_workflow(session, client, job_id, principal, JobWorkflow.reassign, request)
-    return await _public(session, settings, await get_owned(session, Job, job_id, principal))
+    return await _public(session, settings, job)
 
 
 async def _through_workflow(
@@ -183,7 +191,6 @@ async def _through_workflow(
 ) -> None:
     company_id = principal.company_id
     await session.rollback()  # the workflow's activity locks the row: hold nothing meanwhile
-    session.expunge_all()  # and read what it wrote afresh
     await update_with_start(
         client,
         "job",
