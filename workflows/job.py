@@ -136,10 +136,11 @@ class JobWorkflow:
                 )
             except TimeoutError:
                 await self._remind(*reminder)
+        # The update that ended the day may still be finishing (its answer and what it noted): let it.
+        await workflow.wait_condition(workflow.all_handlers_finished)
         await self._react()
         if self._completed_here:
             await self._complete()
-        await workflow.wait_condition(workflow.all_handlers_finished)
         return self._status.value
 
     @workflow.query
