@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import SessionDep, SettingsDep
@@ -19,6 +21,7 @@ from models.base import utcnow
 from models.company import Company, User
 from models.enums import JobStatus
 from models.jobs import Job, TechnicianPosition
+from models.logs import AuditLog
 from models.tracking import (
     TRACKING_VALID,
     TrackingLinkExpired,
@@ -92,14 +95,30 @@ async def _position(session: AsyncSession, tracked: Tracked) -> TrackingPosition
         return found
     position = await session.get(TechnicianPosition, job.assigned_user_id)
     now = utcnow()
-    # An older report cannot belong to this trip: the link itself lives no longer.
+    # An older report cannot belong to this trip: the link itself lives no longer. Nor can one made before
+    # the job went On the Way (the previous customer's house, the technician's home).
+    set_out = await _set_out_at(session, job)
     if position is None or now - position.recorded_at > TRACKING_VALID:
+        return found
+    if set_out is not None and position.recorded_at < set_out:
         return found
     found.lat, found.lng, found.recorded_at = position.lat, position.lng, position.recorded_at
     found.age_seconds = max(0, int((now - position.recorded_at).total_seconds()))
     if job.lat is not None and job.lng is not None:
         found.distance_km = round(distance_km(position.lat, position.lng, job.lat, job.lng), 2)
     return found
+
+
+async def _set_out_at(session: AsyncSession, job: Job) -> datetime | None:
+    """When the job last went On the Way, from its audit trail (None when it has no such row)."""
+    went = await session.exec(
+        select(func.max(AuditLog.created_at)).where(
+            AuditLog.entity_id == job.id,
+            AuditLog.action == "change_status",
+            AuditLog.after["status"].astext == JobStatus.on_the_way.value,
+        )
+    )
+    return went.first()
 
 
 def _refusal_page(request: Request, refusal: TrackingRefusal) -> HTMLResponse:

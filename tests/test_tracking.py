@@ -336,3 +336,23 @@ async def test_a_job_not_yet_geocoded_shows_the_technician_without_a_distance(
     assert "destination=4100%20Speedway" in page.text  # Maps finds the way by the address
     state = (await http.get(f"/t/{token}/position")).json()
     assert (state["lat"], state["distance_km"]) == (NEAR["lat"], None)
+
+
+async def test_a_position_reported_before_the_job_went_on_the_way_is_not_shown(tenant, http, settings):
+    office = await tenant.client("manager")
+    job = await _job(tenant, scheduled_start="2030-02-04T15:00:00+00:00")
+    tech = await tenant.client("tech")
+    # Reported at the previous customer's house, before setting out for this job.
+    assert (
+        await tech.post(f"/v1/jobs/{job['id']}/position", json={"lat": 30.4, "lng": -97.7})
+    ).status_code == 200
+    moved = await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "on_the_way"})
+    assert moved.status_code == 200
+    link = tracking_url(settings, job["id"], tenant.company_id)
+    before = (await http.get("/" + link.split("/", 3)[3] + "/position")).json()
+    assert before["status"] == "on_the_way" and before["lat"] is None
+    assert (
+        await tech.post(f"/v1/jobs/{job['id']}/position", json={"lat": 30.3, "lng": -97.7})
+    ).status_code == 200
+    after = (await http.get("/" + link.split("/", 3)[3] + "/position")).json()
+    assert (after["lat"], after["lng"]) == (30.3, -97.7)
