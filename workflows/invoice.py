@@ -47,10 +47,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.record_status import RecordStatus, step_key
+from workflows.steps import gate, message_target, send
 
 with workflow.unsafe.imports_passed_through():
     from activities.ai import AiRequest
-    from activities.automations import AutomationActivities, GateDecision, GateRequest
+    from activities.automations import GateDecision
     from activities.invoicing import (
         DeclineAlert,
         InvoiceMessages,
@@ -64,11 +65,9 @@ with workflow.unsafe.imports_passed_through():
         company_date,
     )
     from activities.messaging import (
-        MESSAGING_ERRORS,
         EmailAttachment,
         EmailRequest,
         MessageTarget,
-        MessagingActivities,
         SendResult,
         SmsRequest,
     )
@@ -96,7 +95,6 @@ SYSTEM_CHANGE_RETRY = timedelta(minutes=10)
 
 REFUSALS = [INVALID_TRANSITION, NOT_FOUND, INVALID_REQUEST]
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=REFUSALS)
-SEND_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=MESSAGING_ERRORS)
 STRIPE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=PAYMENT_ERRORS)
 
 
@@ -564,51 +562,22 @@ class InvoiceWorkflow:
         )
 
     async def _gate(self, key: str, action: str, step: str, customer_id: str | None = None) -> GateDecision:
-        return await self._db(
-            AutomationActivities.check_automation,
-            GateRequest(
-                company_id=self._input.company_id,
-                automation_key=key,
-                action=action,
-                entity_type="invoice",
-                entity_id=self._input.invoice_id,
-                workflow_id=workflow.info().workflow_id,
-                step=step,
-                customer_id=customer_id,
-                needs_sms_consent=customer_id is not None,
-            ),
-        )
+        company, invoice = self._input.company_id, self._input.invoice_id
+        return await gate(company, key, action, "invoice", invoice, step, customer_id)
 
     def _target(self, purpose: str, customer_id: str | None) -> MessageTarget:
-        return MessageTarget(
-            company_id=self._input.company_id,
-            entity_type="invoice",
-            entity_id=self._input.invoice_id,
-            workflow_id=workflow.info().workflow_id,
-            purpose=purpose,
-            customer_id=customer_id,
-        )
+        return message_target(self._input.company_id, "invoice", self._input.invoice_id, purpose, customer_id)
 
     async def _email(self, purpose, to, subject, html, text, attachments=()) -> SendResult:
-        return await workflow.execute_activity_method(
-            MessagingActivities.send_email,
-            EmailRequest(self._target(purpose, None), to, subject, html, text, list(attachments)),
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(hours=1),
-            retry_policy=SEND_RETRY,
+        return await send(
+            EmailRequest(self._target(purpose, None), to, subject, html, text, list(attachments))
         )
 
     async def _text(
         self, purpose: str, to: str, body: str, customer_id: str | None, fatal: bool = True
     ) -> SendResult:
         try:
-            return await workflow.execute_activity_method(
-                MessagingActivities.send_sms,
-                SmsRequest(self._target(purpose, customer_id), to, body),
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=timedelta(hours=1),
-                retry_policy=SEND_RETRY,
-            )
+            return await send(SmsRequest(self._target(purpose, customer_id), to, body))
         except ActivityError:
             if fatal:
                 raise

@@ -32,15 +32,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows.record_status import RECORDS_RETRY, RecordStatus, step_key
+from workflows.steps import gate, message_target, send
 
 with workflow.unsafe.imports_passed_through():
-    from activities.automations import AutomationActivities, GateRequest
     from activities.jobs import JobActivities, JobState, JobTextRequest, Reassign, Reschedule
     from activities.messaging import (
-        MESSAGING_ERRORS,
         EmailRequest,
         MessageTarget,
-        MessagingActivities,
         SmsRequest,
     )
     from activities.records import ChangeJobStatus, JobSnapshot, RecordsActivities
@@ -53,13 +51,6 @@ OPEN_INVOICE = {"sent", "viewed", "overdue"}
 STATUSES = {s.value for s in JobStatus}
 REMINDERS = (("reminder_24h", timedelta(hours=24)), ("reminder_1h", timedelta(hours=1)))  # earliest first
 DB = {"start_to_close_timeout": timedelta(seconds=15), "retry_policy": RECORDS_RETRY}
-SEND = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "schedule_to_close_timeout": timedelta(hours=1),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(minutes=1), non_retryable_error_types=MESSAGING_ERRORS
-    ),
-}
 
 
 @dataclass
@@ -360,37 +351,11 @@ class JobWorkflow:
         return JobRef(self._input.job_id, self._input.company_id)
 
     def _target(self, purpose: str, customer_id: str | None = None) -> MessageTarget:
-        return MessageTarget(
-            company_id=self._input.company_id,
-            entity_type="job",
-            entity_id=self._input.job_id,
-            workflow_id=workflow.info().workflow_id,
-            purpose=purpose,
-            customer_id=customer_id,
-        )
+        return message_target(self._input.company_id, "job", self._input.job_id, purpose, customer_id)
 
     async def _allowed(self, key: str, step: str, customer_id: str | None = None) -> bool:
-        decision = await workflow.execute_activity_method(
-            AutomationActivities.check_automation,
-            GateRequest(
-                company_id=self._input.company_id,
-                automation_key=key,
-                action=key,
-                entity_type="job",
-                entity_id=self._input.job_id,
-                workflow_id=workflow.info().workflow_id,
-                step=step,
-                customer_id=customer_id,
-                needs_sms_consent=customer_id is not None,
-            ),
-            **DB,
-        )
-        return decision.allowed
+        company, job = self._input.company_id, self._input.job_id
+        return (await gate(company, key, key, "job", job, step, customer_id)).allowed
 
     async def _send(self, request: SmsRequest | EmailRequest) -> None:
-        method = (
-            MessagingActivities.send_sms
-            if isinstance(request, SmsRequest)
-            else MessagingActivities.send_email
-        )
-        await workflow.execute_activity_method(method, request, **SEND)
+        await send(request)

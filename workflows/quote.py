@@ -34,15 +34,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.steps import gate, message_target, send
+
 with workflow.unsafe.imports_passed_through():
-    from activities.automations import AutomationActivities, GateRequest
     from activities.maps import MAPS_ERRORS, MapsActivities, MatrixRequest, Point
     from activities.messaging import (
-        MESSAGING_ERRORS,
         EmailAttachment,
         EmailRequest,
         MessageTarget,
-        MessagingActivities,
         SendResult,
         SmsRequest,
     )
@@ -100,7 +99,6 @@ ASSIGN_ATTEMPTS = 3  # a chosen technician may be booked by someone else meanwhi
 
 REFUSALS = [INVALID_TRANSITION, NOT_FOUND, INVALID_REQUEST, SLOT_TAKEN]
 DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=REFUSALS)
-SEND_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=MESSAGING_ERRORS)
 STRIPE_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10), non_retryable_error_types=PAYMENT_ERRORS)
 
 
@@ -616,52 +614,22 @@ class QuoteWorkflow:
         step: str,
         customer_id: str | None = None,
     ) -> bool:
-        decision = await self._db(
-            AutomationActivities.check_automation,
-            GateRequest(
-                company_id=self._input.company_id,
-                automation_key=key,
-                action=action,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                workflow_id=workflow.info().workflow_id,
-                step=step,
-                customer_id=customer_id,
-                needs_sms_consent=customer_id is not None,
-            ),
-        )
-        return decision.allowed
+        company = self._input.company_id
+        return (await gate(company, key, action, entity_type, entity_id, step, customer_id)).allowed
 
     def _target(self, purpose: str, customer_id: str | None) -> MessageTarget:
-        return MessageTarget(
-            company_id=self._input.company_id,
-            entity_type="quote",
-            entity_id=self._input.quote_id,
-            workflow_id=workflow.info().workflow_id,
-            purpose=purpose,
-            customer_id=customer_id,
-        )
+        return message_target(self._input.company_id, "quote", self._input.quote_id, purpose, customer_id)
 
     async def _email(self, purpose, to, subject, html, text, attachments=()) -> SendResult:
-        return await workflow.execute_activity_method(
-            MessagingActivities.send_email,
-            EmailRequest(self._target(purpose, None), to, subject, html, text, list(attachments)),
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(hours=1),
-            retry_policy=SEND_RETRY,
+        return await send(
+            EmailRequest(self._target(purpose, None), to, subject, html, text, list(attachments))
         )
 
     async def _text(
         self, purpose: str, to: str, body: str, customer_id: str | None, fatal: bool = True
     ) -> SendResult:
         try:
-            return await workflow.execute_activity_method(
-                MessagingActivities.send_sms,
-                SmsRequest(self._target(purpose, customer_id), to, body),
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=timedelta(hours=1),
-                retry_policy=SEND_RETRY,
-            )
+            return await send(SmsRequest(self._target(purpose, customer_id), to, body))
         except ActivityError:
             if fatal:
                 raise

@@ -19,14 +19,13 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.steps import gate, message_target, send
+
 with workflow.unsafe.imports_passed_through():
     from activities.ai import AiRequest
-    from activities.automations import AutomationActivities, GateRequest
     from activities.messaging import (
-        MESSAGING_ERRORS,
         EmailRequest,
         MessageTarget,
-        MessagingActivities,
         SmsRequest,
     )
     from activities.reviews import Recovery, ReviewActivities, ReviewHandled
@@ -40,13 +39,6 @@ BACKSTOP_BATCH = 200
 DB = {
     "start_to_close_timeout": timedelta(seconds=15),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(seconds=10)),
-}
-SEND = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "schedule_to_close_timeout": timedelta(hours=1),
-    "retry_policy": RetryPolicy(
-        maximum_interval=timedelta(minutes=1), non_retryable_error_types=MESSAGING_ERRORS
-    ),
 }
 SENTIMENT_SCHEMA = {
     "type": "object",
@@ -129,41 +121,14 @@ class ReviewWorkflow:
         return bool(data.get("unhappy")), str(data.get("reason") or "their recent texts")
 
     async def _allowed(self, input: ReviewInput, key: str, customer_id: str | None) -> bool:
-        decision = await workflow.execute_activity_method(
-            AutomationActivities.check_automation,
-            GateRequest(
-                company_id=input.company_id,
-                automation_key=key,
-                action=key,
-                entity_type="job",
-                entity_id=input.job_id,
-                workflow_id=workflow.info().workflow_id,
-                step=key,
-                customer_id=customer_id,
-                needs_sms_consent=customer_id is not None,
-            ),
-            **DB,
-        )
-        return decision.allowed
+        return (await gate(input.company_id, key, key, "job", input.job_id, key, customer_id)).allowed
 
     def _target(self, input: ReviewInput, purpose: str, customer_id: str | None = None) -> MessageTarget:
-        return MessageTarget(
-            company_id=input.company_id,
-            entity_type="job",
-            entity_id=input.job_id,
-            workflow_id=workflow.info().workflow_id,
-            purpose=purpose,
-            customer_id=customer_id,
-        )
+        return message_target(input.company_id, "job", input.job_id, purpose, customer_id)
 
     async def _send(self, request: SmsRequest | EmailRequest) -> bool:
-        method = (
-            MessagingActivities.send_sms
-            if isinstance(request, SmsRequest)
-            else MessagingActivities.send_email
-        )
         try:
-            result = await workflow.execute_activity_method(method, request, **SEND)
+            result = await send(request)
         except ActivityError:
             workflow.logger.warning("review: a message to %s could not be sent", request.to)
             return False
