@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -32,6 +31,7 @@ from activities.documents import (
     usable_reminder_note,
 )
 from activities.events import publish
+from activities.notifications import OFFICE, notify, team_members
 from activities.quotes import INVALID_REQUEST
 from activities.records import (
     INVALID_TRANSITION,
@@ -43,15 +43,14 @@ from activities.records import (
     refusal,
 )
 from models.base import utcnow
-from models.company import Company, User
+from models.company import Company
 from models.customers import Customer
-from models.enums import ActionOutcome, InvoiceStatus, Role
+from models.enums import ActionOutcome, InvoiceStatus
 from models.invoices import Invoice
 from models.line_items import InvoiceLineItem
 from models.links import invoice_url
 from models.logs import ActionLog, MessageLog
 from models.money import compute_totals
-from models.notifications import Notification
 from models.states import TransitionError, check_invoice_transition
 from models.time import follow_up_at, quote_expires_at
 from settings import Settings
@@ -312,36 +311,22 @@ class InvoicingActivities:
         async with self._sessions() as session, session.begin():
             invoice = await _invoice(session, InvoiceRef(alert.invoice_id, alert.company_id))
             customer = await session.get(Customer, invoice.customer_id)
-            office = (
-                await session.exec(
-                    select(User).where(
-                        User.company_id == invoice.company_id,
-                        User.role.in_([Role.owner, Role.admin, Role.manager]),
-                        User.active,
-                    )
-                )
-            ).all()
-            title = f"Auto-charge declined for invoice #{invoice.number}: {alert.reason}"
+            office = await team_members(session, invoice.company_id, OFFICE)
             body = (
                 f"The card on file for {customer.name} was not charged again. The invoice was sent with a "
                 "link to pay online."
             )
-            for person in office:
-                await session.exec(
-                    insert(Notification)
-                    .values(
-                        id=uuid.uuid4(),
-                        company_id=invoice.company_id,
-                        user_id=person.id,
-                        kind="auto_charge_declined",
-                        title=title[:500],
-                        body=body,
-                        entity_type="invoice",
-                        entity_id=invoice.id,
-                        idempotency_key=f"{alert.step_key}/{person.id}",
-                    )
-                    .on_conflict_do_nothing(index_elements=["idempotency_key"])
-                )
+            await notify(
+                session,
+                invoice.company_id,
+                (person.id for person in office),
+                kind="auto_charge_declined",
+                title=f"Auto-charge declined for invoice #{invoice.number}: {alert.reason}",
+                body=body,
+                entity_type="invoice",
+                entity_id=invoice.id,
+                step_key=alert.step_key,
+            )
             await record_action(
                 session,
                 ActionRecord(

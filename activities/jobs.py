@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.automations import GateRequest, gate
 from activities.events import publish
+from activities.notifications import notify
 from activities.quotes import INVALID_REQUEST
 from activities.records import done_before, locked_row, record_change, refusal
 from activities.scheduling import JobRef
@@ -28,7 +29,6 @@ from models.invoices import Invoice
 from models.jobs import Job, job_window
 from models.line_items import InvoiceLineItem, JobLineItem
 from models.money import compute_totals
-from models.notifications import Notification
 from models.quotes import Quote
 from models.states import TransitionError
 from models.time import company_today
@@ -183,19 +183,24 @@ class JobActivities:
             await _flush_or_clash(session, job.status)
             company = await session.get(Company, job.company_id)
             when = job_window(job, company.timezone)
+            about = {"body": when, "entity_type": "job", "entity_id": job.id, "step_key": request.step_key}
             if person is not None:
-                _notify(
-                    session, job, person.id, "job_assigned", f"New job: {job.title}", when, request.step_key
+                await notify(
+                    session,
+                    job.company_id,
+                    [person.id],
+                    kind="job_assigned",
+                    title=f"New job: {job.title}",
+                    **about,
                 )
             if previous and previous != request.user_id:
-                _notify(
+                await notify(
                     session,
-                    job,
-                    uuid.UUID(previous),
-                    "job_unassigned",
-                    f"Unassigned: {job.title}",
-                    when,
-                    request.step_key,
+                    job.company_id,
+                    [uuid.UUID(previous)],
+                    kind="job_unassigned",
+                    title=f"Unassigned: {job.title}",
+                    **about,
                 )
             record_change(
                 session,
@@ -360,18 +365,3 @@ async def _flush_or_clash(session: AsyncSession, current: JobStatus) -> None:
         raise refusal(
             TransitionError("the technician already has another job at that time"), current
         ) from None
-
-
-def _notify(session, job: Job, user_id, kind: str, title: str, body: str, step_key: str) -> None:
-    session.add(
-        Notification(
-            company_id=job.company_id,
-            user_id=user_id,
-            kind=kind,
-            title=title,
-            body=body,
-            entity_type="job",
-            entity_id=job.id,
-            idempotency_key=f"{step_key}/{kind}/{user_id}",
-        )
-    )

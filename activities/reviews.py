@@ -12,15 +12,15 @@ from temporalio import activity
 
 from activities.action_log import ActionRecord, record_action
 from activities.ai_fallbacks import lexicon_sentiment
+from activities.notifications import OWNERS, notify, team_members
 from activities.records import locked_row
 from activities.scheduling import AdminText, JobRef
 from models.base import utcnow
-from models.company import Company, User
+from models.company import Company
 from models.customers import Customer
-from models.enums import ActionOutcome, JobStatus, Role
+from models.enums import ActionOutcome, JobStatus
 from models.jobs import Job
 from models.logs import ActionLog, InboundMessage
-from models.notifications import Notification
 
 RECENT = timedelta(days=14)  # the texts that tell how the customer feels about this visit
 REVIEW_ACTION = "review_request"  # the row every handled job gets: the hourly backstop looks for it
@@ -129,30 +129,18 @@ class ReviewActivities:
             job = await locked_row(session, Job, recovery.job_id, recovery.company_id)
             company = await session.get(Company, job.company_id)
             customer = await session.get(Customer, job.customer_id)
-            owners = (
-                await session.exec(
-                    select(User).where(
-                        User.company_id == job.company_id,
-                        User.role.in_([Role.owner, Role.admin]),
-                        User.active,
-                    )
-                )
-            ).all()
-            title = f"Service recovery: {customer.name} seems unhappy"
-            body = f"After {job.title}: {recovery.why}. Call them before asking for a review."
-            for owner in owners:
-                session.add(
-                    Notification(
-                        company_id=job.company_id,
-                        user_id=owner.id,
-                        kind="service_recovery",
-                        title=title,
-                        body=body,
-                        entity_type="job",
-                        entity_id=job.id,
-                        idempotency_key=f"{recovery.workflow_id}/recovery/{owner.id}",
-                    )
-                )
+            owners = await team_members(session, job.company_id, OWNERS)
+            await notify(
+                session,
+                job.company_id,
+                (owner.id for owner in owners),
+                kind="service_recovery",
+                title=f"Service recovery: {customer.name} seems unhappy",
+                body=f"After {job.title}: {recovery.why}. Call them before asking for a review.",
+                entity_type="job",
+                entity_id=job.id,
+                step_key=f"{recovery.workflow_id}/recovery",
+            )
             sms = f"{company.name}: {customer.name} seems unhappy after {job.title} ({recovery.why})."
             return [AdminText(f"recovery-{owner.id}", owner.phone, sms) for owner in owners if owner.phone]
 

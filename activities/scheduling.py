@@ -21,17 +21,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.maps import Point
+from activities.notifications import OWNERS, notify, team_members
 from activities.quotes import INVALID_REQUEST
 from activities.records import done_before, locked_row, record_change, refusal
 from models.assignment import jobs_on_day, origin_for
 from models.base import utcnow
 from models.company import Company, User
 from models.customers import Customer
-from models.enums import JobStatus, QuoteStatus, Role
+from models.enums import JobStatus, QuoteStatus
 from models.jobs import Job, job_window
 from models.line_items import JobLineItem, QuoteLineItem
 from models.money import is_counted
-from models.notifications import Notification
 from models.quotes import Quote
 from models.requirements import requirements_of
 from models.slots import SlotError, SlotTaken, check_start, load_availability
@@ -262,32 +262,20 @@ class SchedulingActivities:
         async with self._sessions() as session, session.begin():
             job = await locked_row(session, Job, alert.job_id, alert.company_id)
             company = await session.get(Company, job.company_id)
-            admins = (
-                await session.exec(
-                    select(User).where(
-                        User.company_id == job.company_id,
-                        User.role.in_([Role.owner, Role.admin]),
-                        User.active,
-                    )
-                )
-            ).all()
+            admins = await team_members(session, job.company_id, OWNERS)
             when = job_window(job, company.timezone)
-            title = f"Assign a technician: {job.title}"
             body = f"{when}. No qualified technician was free when the customer booked; please assign one."
-            for admin in admins:
-                session.add(
-                    Notification(
-                        company_id=job.company_id,
-                        user_id=admin.id,
-                        kind="assign_manually",
-                        title=title,
-                        body=body,
-                        entity_type="job",
-                        entity_id=job.id,
-                        idempotency_key=f"{alert.step_key}/{admin.id}",
-                    )
-                )
-            await session.flush()
+            await notify(
+                session,
+                job.company_id,
+                (admin.id for admin in admins),
+                kind="assign_manually",
+                title=f"Assign a technician: {job.title}",
+                body=body,
+                entity_type="job",
+                entity_id=job.id,
+                step_key=alert.step_key,
+            )
             sms = f"{company.name}: {job.title}, {when}, has no technician yet: please assign one."
             return [
                 AdminText(f"assign-alert-{admin.id}", admin.phone, sms) for admin in admins if admin.phone
