@@ -27,7 +27,7 @@ from models.customers import Customer
 from models.enums import InvoiceStatus, JobStatus
 from models.invoices import Invoice
 from models.jobs import Job, job_window
-from models.line_items import InvoiceLineItem, JobLineItem
+from models.line_items import InvoiceLineItem, JobLineItem, carried_over
 from models.money import compute_totals
 from models.quotes import Quote
 from models.states import TransitionError
@@ -315,19 +315,7 @@ async def _new_invoice(session: AsyncSession, job: Job, lines) -> Invoice:
         due_on=issued_on + timedelta(days=company.invoice_due_days),
     )
     company.next_invoice_number += 1
-    rows = [
-        InvoiceLineItem(
-            company_id=job.company_id,
-            invoice_id=invoice.id,
-            position=position,
-            service_id=line.service_id,
-            description=line.description,
-            quantity=line.quantity,
-            unit_price_cents=line.unit_price_cents,
-            taxable=line.taxable,
-        )
-        for position, line in enumerate(sorted(lines, key=lambda row: row.position))
-    ]
+    rows = carried_over(lines, InvoiceLineItem, company_id=job.company_id, invoice_id=invoice.id)
     totals = compute_totals(rows, invoice.tax_rate_bps)
     invoice.subtotal_cents, invoice.tax_cents, invoice.total_cents = (
         totals.subtotal_cents,

@@ -30,7 +30,7 @@ from models.company import Company, User
 from models.customers import Customer
 from models.enums import JobStatus, QuoteStatus
 from models.jobs import Job, job_window
-from models.line_items import JobLineItem, QuoteLineItem
+from models.line_items import JobLineItem, QuoteLineItem, carried_over
 from models.money import is_counted
 from models.quotes import Quote
 from models.requirements import requirements_of
@@ -183,19 +183,7 @@ class SchedulingActivities:
                 lng=customer.lng,
             )
             session.add(job)
-            for position, line in enumerate(sorted(counted, key=lambda row: row.position)):
-                session.add(
-                    JobLineItem(
-                        company_id=job.company_id,
-                        job_id=job.id,
-                        position=position,
-                        service_id=line.service_id,
-                        description=line.description,
-                        quantity=line.quantity,
-                        unit_price_cents=line.unit_price_cents,
-                        taxable=line.taxable,
-                    )
-                )
+            session.add_all(carried_over(counted, JobLineItem, company_id=job.company_id, job_id=job.id))
             actor = _Actor("customer", request.workflow_id, request.step_key)
             after = {
                 "status": job.status.value,

@@ -64,3 +64,20 @@ class InvoiceLineItem(LineItemBase, table=True):
     company_id: uuid.UUID = company_field()
     invoice_id: uuid.UUID = Field(foreign_key="invoice.id", index=True, ondelete="CASCADE")
     position: int = 0
+
+
+def carried_over(lines, table: type[SQLModel], **parent) -> list[SQLModel]:
+    """The lines of one document carried onto the next (a quote's accepted lines onto its job, a job's
+    onto its invoice): what was sold, in order, now plain required lines."""
+    return [
+        table(
+            position=position,
+            service_id=line.service_id,
+            description=line.description,
+            quantity=line.quantity,
+            unit_price_cents=line.unit_price_cents,
+            taxable=line.taxable,
+            **parent,
+        )
+        for position, line in enumerate(sorted(lines, key=lambda row: row.position))
+    ]
