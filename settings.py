@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,11 @@ class Settings(BaseSettings):
     gemini_api_key: str = ""
     anthropic_api_key: str = ""
     google_maps_api_key: str = ""
+    # QuickBooks Online: the Intuit app's OAuth client (empty: the sandbox's stand-in), and which Intuit
+    # environment it belongs to ("sandbox": Intuit's own test companies).
+    quickbooks_client_id: str = ""
+    quickbooks_client_secret: str = ""
+    quickbooks_environment: Literal["production", "sandbox"] = "production"
     email_from: str = "NexJob <notifications@nexjob.dev>"
     ai_daily_budget_cents: int = 500  # platform default; Company.ai_daily_budget_cents overrides it
     ai_concurrency_cap: int = 5  # AI calls at once per company, across all processes

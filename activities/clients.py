@@ -4,12 +4,16 @@ without talks to the sandbox. Either way the SDK code path is the production one
 Every client has a timeout and its own retries switched off: Temporal's retry policy decides.
 """
 
+from dataclasses import dataclass
+
 import anthropic
 import googlemaps
 import resend
 import stripe
 from google import genai
 from google.genai import types as genai_types
+from intuitlib.config import DISCOVERY_URL
+from quickbooks import QuickBooks
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
@@ -116,4 +120,42 @@ def anthropic_client(settings: Settings) -> anthropic.Anthropic:
         base_url=f"{settings.sandbox_url}/anthropic",
         max_retries=0,
         timeout=AI_TIMEOUT_SECONDS,
+    )
+
+
+@dataclass(frozen=True)
+class QuickBooksEndpoints:
+    """Where intuit-oauth and python-quickbooks go: `AuthClient(client_id, client_secret, redirect_uri,
+    environment=discovery_url)` (it takes the discovery document's URL), and `api_url_v3` set on the
+    `QuickBooks` client. The local stand-in speaks plain http, which requests-oauthlib refuses unless
+    `OAUTHLIB_INSECURE_TRANSPORT` is set."""
+
+    client_id: str
+    client_secret: str
+    environment: str  # "production", "sandbox" (Intuit's test companies) or "local" (the stand-in)
+    discovery_url: str
+    api_url_v3: str
+
+
+def quickbooks_available(settings: Settings) -> bool:
+    """Whether QuickBooks can be connected: an Intuit app's keys, or (outside production) the sandbox."""
+    return bool(settings.quickbooks_client_id) or settings.nexjob_env != "production"
+
+
+def quickbooks_endpoints(settings: Settings) -> QuickBooksEndpoints:
+    if settings.quickbooks_client_id:
+        environment = settings.quickbooks_environment
+        return QuickBooksEndpoints(
+            settings.quickbooks_client_id,
+            settings.quickbooks_client_secret,
+            environment,
+            DISCOVERY_URL[environment],
+            QuickBooks.sandbox_api_url_v3 if environment == "sandbox" else QuickBooks.api_url_v3,
+        )
+    return QuickBooksEndpoints(
+        sandbox_keys.QUICKBOOKS_CLIENT_ID,
+        sandbox_keys.QUICKBOOKS_CLIENT_SECRET,
+        "local",
+        f"{settings.sandbox_url}/quickbooks/.well-known/openid_configuration",
+        f"{settings.sandbox_url}/quickbooks/v3",
     )

@@ -11,6 +11,7 @@ def create_app(context: SandboxContext) -> FastAPI:
         gemini_api,
         inbox,
         maps_api,
+        quickbooks,
         resend_api,
         stripe,
         twilio_api,
@@ -19,6 +20,6 @@ def create_app(context: SandboxContext) -> FastAPI:
     app = FastAPI(title="NexJob sandbox", description="Local stand-ins for the providers NexJob calls.")
     app.state.context = context
     app.include_router(context.controls.router())
-    for module in (maps_api, gemini_api, anthropic_api, stripe, twilio_api, resend_api, inbox):
+    for module in (maps_api, gemini_api, anthropic_api, stripe, twilio_api, resend_api, quickbooks, inbox):
         app.include_router(module.router(context))
     return app

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-PROVIDERS = ("stripe", "twilio", "resend", "gemini", "anthropic", "maps")
+PROVIDERS = ("stripe", "twilio", "resend", "gemini", "anthropic", "maps", "quickbooks")
 MODES = ("ok", "fail", "timeout", "rate_limit", "down")
 TIMEOUT_SECONDS = 30  # longer than any client timeout we set
 

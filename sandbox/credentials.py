@@ -9,3 +9,6 @@ GEMINI_API_KEY = "nexjob-sandbox-gemini-key"
 ANTHROPIC_API_KEY = "sk-ant-nexjob-sandbox"
 # googlemaps checks the shape of the key before sending anything.
 GOOGLE_MAPS_API_KEY = "AIzaNexJobSandbox000000000000000000000"
+# QuickBooks Online: the sandbox app's OAuth client, sent by intuit-oauth as HTTP basic auth.
+QUICKBOOKS_CLIENT_ID = "ABnexjobSandboxQuickBooksClient0000000000000000000"
+QUICKBOOKS_CLIENT_SECRET = "nexjob-sandbox-quickbooks-secret"

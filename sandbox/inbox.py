@@ -116,7 +116,8 @@ def _page(context: SandboxContext, to: str | None) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_STYLE}</style></head><body>
 <header><h1>The customer's phone and inbox</h1>
 <p>Every text and email the sandbox accepted, newest first{shown} ·
-<a href="" style="color:#93c5fd">refresh</a></p>
+<a href="" style="color:#93c5fd">refresh</a> ·
+<a href="/quickbooks/app" style="color:#93c5fd">QuickBooks (the bookkeeper's view)</a></p>
 </header><main>
 <section><h2>Text the business as a customer</h2>
 <form method="post" action="/inbound-sms">
