@@ -33,6 +33,8 @@ from activities.jobs import JobActivities
 from activities.maps import MapsActivities
 from activities.messaging import MessagingActivities
 from activities.payments import PaymentsActivities
+from activities.purchasing import PurchasingActivities, PurchasingCalls
+from activities.quickbooks import QuickBooksActivities
 from activities.quotes import QuoteActivities
 from activities.records import RecordsActivities
 from activities.reviews import ReviewActivities
@@ -43,6 +45,8 @@ from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.job import JobWorkflow
+from workflows.purchasing import PurchaseOrderWorkflow, ReorderWorkflow
+from workflows.quickbooks import QuickBooksScheduleWorkflow, QuickBooksSyncWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.review import ReviewBackstopWorkflow, ReviewWorkflow
 
@@ -55,8 +59,13 @@ WORKFLOWS = [
     ReviewWorkflow,
     ReviewBackstopWorkflow,
     GeocodeWorkflow,
+    ReorderWorkflow,
+    PurchaseOrderWorkflow,
+    QuickBooksSyncWorkflow,
+    QuickBooksScheduleWorkflow,
 ]
 REVIEW_BACKSTOP = "review-backstop"  # the hourly Schedule's id, and its runs' workflow id
+QUICKBOOKS_SCHEDULE = "quickbooks-sync"  # the hourly full sync of every connected company
 
 
 @dataclass
@@ -80,8 +89,15 @@ def build_activities(deps: Deps) -> list:
     reviews = ReviewActivities(deps.sessions)
     calls = [WorkflowCalls(deps.temporal)] if deps.temporal else []
     invoicing = InvoicingActivities(deps.sessions, deps.settings)
+    purchasing = PurchasingActivities(deps.sessions)
+    quickbooks = QuickBooksActivities(deps.sessions, deps.settings)
+    purchasing_calls = [PurchasingCalls(deps.sessions, deps.temporal)] if deps.temporal else []
     return [
         *(m for c in calls for m in (c.collect_invoice, c.start_review, c.start_job)),
+        *(m for c in purchasing_calls for m in (c.order_parts_for_job, c.send_automatically)),
+        purchasing.plan_reorder,
+        purchasing.issue_purchase_order,
+        purchasing.purchase_order_not_sent,
         jobs.job_state,
         jobs.reschedule_job,
         jobs.assign_job,
@@ -113,6 +129,13 @@ def build_activities(deps: Deps) -> list:
         invoicing.invoice_payment,
         invoicing.move_invoice,
         invoicing.notify_office_of_decline,
+        quickbooks.push_record,
+        quickbooks.pending_pushes,
+        quickbooks.pull_customers,
+        quickbooks.pull_payments,
+        quickbooks.finish_sync,
+        quickbooks.request_quickbooks_push,
+        quickbooks.queue_scheduled_syncs,
         records.change_invoice_status,
         records.change_job_status,
         records.store_coordinates,
@@ -164,6 +187,22 @@ async def ensure_review_backstop(client: Client, task_queue: str = TASK_QUEUE) -
         pass
 
 
+async def ensure_quickbooks_schedule(client: Client, task_queue: str = TASK_QUEUE) -> None:
+    """The hourly full QuickBooks sync of every company connected with `quickbooks_sync` on (a Temporal
+    Schedule; kept if it exists)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            QuickBooksScheduleWorkflow.run, id=QUICKBOOKS_SCHEDULE, task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(QUICKBOOKS_SCHEDULE, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(levelname)s %(message)s")
     log.setLevel(logging.INFO)  # our own lines; the SDKs' INFO chatter stays out
@@ -173,6 +212,7 @@ async def main() -> None:
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     worker = build_worker(client, Deps(sessions=session_factory(settings.database_url), settings=settings))
     await ensure_review_backstop(client)
+    await ensure_quickbooks_schedule(client)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

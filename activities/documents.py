@@ -723,3 +723,136 @@ def invoice_sms(doc: InvoiceDocument, kind: str) -> str:
         ),
     }[kind]
     return f"{message} {doc.link}"
+
+
+# --- purchase orders ---------------------------------------------------------------------------------
+# What the company orders from a supplier: the invoice's band and lines, an "order from" block, a total.
+
+
+@dataclass
+class PurchaseOrderDocument:
+    """Everything a purchase order rendering needs, built by the caller from the company, supplier and PO."""
+
+    company_name: str
+    brand_colour: str
+    company_phone: str | None
+    currency: str
+    number: int
+    supplier_name: str
+    account_number: str | None  # the company's account with the supplier
+    issued_on: date
+    lines: list[DocumentLine]  # description carries the SKU; unit price is the cost to the company
+    total_cents: int
+    notes: str | None
+
+    @property
+    def label(self) -> str:
+        return f"Purchase Order #{self.number}"
+
+
+def purchase_order_pdf(doc: PurchaseOrderDocument) -> bytes:
+    """The purchase order as a branded PDF, attached to the supplier's email."""
+    pdf = _InvoicePdf(doc)  # the same page, band and footer as an invoice: both read `doc.label`
+    pdf.set_title(f"{doc.label}: {doc.company_name}")
+    pdf.set_author(doc.company_name)
+    pdf.set_creation_date(datetime(doc.issued_on.year, doc.issued_on.month, doc.issued_on.day, tzinfo=UTC))
+    pdf.add_page()
+    brand = brand_rgb(doc.brand_colour)
+    _invoice_header_band(pdf, doc, brand)
+
+    top = pdf.get_y()
+    _small_caps(pdf, "ORDER FROM")
+    pdf.set_font("helvetica", "B", 12)
+    pdf.multi_cell(pdf.epw / 2, 6, doc.supplier_name, align="L", new_x="LMARGIN", new_y="NEXT")
+    if doc.account_number:
+        pdf.set_font("helvetica", size=10)
+        pdf.cell(0, 5, f"Our account: {doc.account_number}", new_x="LMARGIN", new_y="NEXT")
+    bottom = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + pdf.epw / 2, top)
+    pdf.set_font("helvetica", size=10)
+    pdf.cell(0, 6, f"Order date  {format_date(doc.issued_on)}", align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(bottom, pdf.get_y()) + 8)
+
+    headings = FontFace(emphasis="BOLD", color=ink_on(brand), fill_color=brand)
+    _lines_table(pdf, doc.lines, doc.currency, headings)
+    pdf.ln(4)
+    pdf.set_font("helvetica", "B", 12)
+    pdf.cell(
+        0,
+        8,
+        f"Total  {format_money(doc.total_cents, doc.currency)}",
+        align="R",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    if doc.notes:
+        pdf.ln(4)
+        _keep_with_next(pdf)
+        _small_caps(pdf, "NOTES")
+        pdf.set_font("helvetica", size=10)
+        pdf.multi_cell(0, 5, doc.notes, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    pdf.set_font("helvetica", "B", 10)
+    pdf.multi_cell(0, 6, _PO_CONFIRM, align="L", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+# Strings have no file name to choose escaping by: the plain-text part must keep "&" as typed.
+_PLAIN = _templates.overlay(autoescape=False)
+_PO_CONFIRM = "Please confirm this order and its delivery date by replying to this email."
+_PO_EMAIL_TEXT = """Hello {{ supplier }},
+
+Please supply the items below for {{ company }}{% if account %} (our account {{ account }}){% endif %}. \
+{{ label }} is attached.
+
+{% for line in lines %}
+- {{ line.quantity }} x {{ line.description }}
+{% endfor %}
+
+Total: {{ total }}
+{% if notes %}
+
+{{ notes }}
+{% endif %}
+
+{{ confirm }}
+
+{{ company }}{% if phone %} · {{ phone }}{% endif %}
+"""
+_PO_EMAIL_HTML = """<p>Hello {{ supplier }},</p>
+<p>Please supply the items below for {{ company }}{% if account %} (our account {{ account }}){% endif %}.
+{{ label }} is attached.</p>
+<table cellpadding="4" style="border-collapse:collapse">
+<tr style="background:{{ brand }};color:{{ on_brand }}">
+<th align="right">Qty</th><th align="left">Item</th></tr>
+{% for line in lines %}
+<tr><td align="right">{{ line.quantity }}</td><td>{{ line.description }}</td></tr>
+{% endfor %}
+</table>
+<p><strong>Total: {{ total }}</strong></p>
+{% if notes %}<p>{{ notes }}</p>{% endif %}
+<p>{{ confirm }}</p>
+<p>{{ company }}{% if phone %} · {{ phone }}{% endif %}</p>
+"""
+
+
+def purchase_order_email(doc: PurchaseOrderDocument) -> tuple[str, str, str]:
+    """(subject, html, text) of the email that carries the purchase order PDF to the supplier."""
+    brand = brand_rgb(doc.brand_colour)
+    context = {
+        "supplier": doc.supplier_name,
+        "company": doc.company_name,
+        "account": doc.account_number,
+        "label": doc.label,
+        "lines": [{"quantity": format_quantity(x.quantity), "description": x.description} for x in doc.lines],
+        "total": format_money(doc.total_cents, doc.currency),
+        "notes": doc.notes,
+        "confirm": _PO_CONFIRM,
+        "phone": format_phone(doc.company_phone) if doc.company_phone else None,
+        "brand": css_colour(brand),
+        "on_brand": css_colour(ink_on(brand)),
+    }
+    subject = f"{doc.label} from {_one_line(doc.company_name)}"
+    html = _templates.from_string(_PO_EMAIL_HTML).render(context)
+    text = _PLAIN.from_string(_PO_EMAIL_TEXT).render(context)
+    return subject, html, text

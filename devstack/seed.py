@@ -27,7 +27,7 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import hash_password
-from models.catalog import Service
+from models.catalog import Service, ServicePart
 from models.company import Company, User
 from models.customers import Customer, Equipment, Property
 from models.enums import (
@@ -73,8 +73,8 @@ COMPANY = {
     },
 }
 
-# Switched on in the demo so a quote's journey and a job's day (Workflows 1, 3–6) run; a new company
-# starts with every automation off.
+# Switched on in the demo so a quote's journey, a job's day and the parts loop (Workflows 1, 3–6, 9) run;
+# a new company starts with every automation off.
 DEMO_AUTOMATIONS = (
     "quote_followup",
     "agentic_scheduling",
@@ -88,6 +88,8 @@ DEMO_AUTOMATIONS = (
     "send_text_to_pay_sms",
     "send_sms_review_requests",
     "send_review_requests",
+    "supplier_reorder",
+    "autonomous_parts_ordering",
 )
 
 # email, name, role, phone, hourly rate, skills, home address, home lat, home lng
@@ -234,19 +236,33 @@ SUPPLIERS = [
      "Next-day delivery on orders placed before 3 pm."),
 ]  # fmt: skip
 
-# sku, name, on hand, reorder point, reorder quantity, unit cost, supplier
+_PLUMBING, _AIR = "Hill Country Plumbing Supply", "Capital Air Distributors"
+# sku, name, on hand, reorder point, reorder quantity, par level, unit cost, price, supplier
 INVENTORY = [
-    ("WH-40G-NG", "40-gal natural gas water heater", 2, 2, 2, 68000, "Hill Country Plumbing Supply"),
-    ("WH-50G-HE", "50-gal high-efficiency water heater", 1, 2, 2, 112000, "Hill Country Plumbing Supply"),
-    ("EXP-2G", "2-gal thermal expansion tank", 6, 4, 6, 4200, "Hill Country Plumbing Supply"),
-    ("FCT-PD-SS", "Kitchen faucet, stainless pull-down", 3, 4, 6, 11800, "Hill Country Plumbing Supply"),
-    ("DSP-050", "1/2 HP garbage disposal", 4, 2, 4, 9800, "Hill Country Plumbing Supply"),
-    ("LS-VALVE-1", "Leak sensor shut-off valve kit", 3, 2, 4, 21000, "Hill Country Plumbing Supply"),
-    ("CAP-45-5", "45/5 uF dual run capacitor", 12, 10, 20, 1450, "Capital Air Distributors"),
-    ("R410A-25", "R-410A refrigerant, 25 lb cylinder", 1, 2, 3, 21500, "Capital Air Distributors"),
-    ("TSTAT-WIFI", "Smart Wi-Fi thermostat", 5, 3, 5, 14500, "Capital Air Distributors"),
-    ("FLT-16251", "16x25x1 pleated air filter", 48, 24, 48, 450, "Capital Air Distributors"),
+    ("WH-40G-NG", "40-gal natural gas water heater", 2, 2, 2, 4, 68000, 98000, _PLUMBING),
+    ("WH-50G-HE", "50-gal high-efficiency water heater", 1, 2, 2, 4, 112000, 159000, _PLUMBING),
+    ("EXP-2G", "2-gal thermal expansion tank", 6, 4, 6, 10, 4200, 6900, _PLUMBING),
+    ("FCT-PD-SS", "Kitchen faucet, stainless pull-down", 3, 4, 6, 10, 11800, 18900, _PLUMBING),
+    ("DSP-050", "1/2 HP garbage disposal", 4, 2, 4, 6, 9800, 15900, _PLUMBING),
+    ("LS-VALVE-1", "Leak sensor shut-off valve kit", 3, 2, 4, 6, 21000, 32900, _PLUMBING),
+    ("CAP-45-5", "45/5 uF dual run capacitor", 12, 10, 20, 30, 1450, 4500, _AIR),
+    ("R410A-25", "R-410A refrigerant, 25 lb cylinder", 1, 2, 3, 5, 21500, 34500, _AIR),
+    ("TSTAT-WIFI", "Smart Wi-Fi thermostat", 5, 3, 5, 8, 14500, 22900, _AIR),
+    ("FLT-16251", "16x25x1 pleated air filter", 48, 24, 48, 72, 450, 1500, _AIR),
 ]  # fmt: skip
+
+# The parts a service usually uses (auto parts ordering stocks up for booked jobs): service, sku, quantity
+SERVICE_PARTS = [
+    ("faucet", "FCT-PD-SS", 1),
+    ("disposal", "DSP-050", 1),
+    ("leak_sensor", "LS-VALVE-1", 1),
+    ("wh_40", "WH-40G-NG", 1),
+    ("wh_50", "WH-50G-HE", 1),
+    ("expansion_tank", "EXP-2G", 1),
+    ("ac_tuneup", "FLT-16251", 2),
+    ("capacitor", "CAP-45-5", 1),
+    ("thermostat", "TSTAT-WIFI", 1),
+]
 
 
 @dataclass(frozen=True)
@@ -593,13 +609,28 @@ def build_inventory(demo: Demo, suppliers: dict[str, Supplier]) -> list[Inventor
             company_id=demo.company_id,
             sku=sku,
             name=name,
-            quantity=quantity,
-            reorder_point=reorder_point,
-            reorder_quantity=reorder_quantity,
+            quantity=on_hand,
+            reorder_point=point,
+            reorder_quantity=pack,
+            par_level=par,
             unit_cost_cents=cost,
+            price_cents=price,
             supplier_id=suppliers[supplier].id,
         )
-        for sku, name, quantity, reorder_point, reorder_quantity, cost, supplier in INVENTORY
+        for sku, name, on_hand, point, pack, par, cost, price, supplier in INVENTORY
+    ]
+
+
+def build_service_parts(demo: Demo, items: list[InventoryItem]) -> list[ServicePart]:
+    by_sku = {item.sku: item for item in items}
+    return [
+        ServicePart(
+            company_id=demo.company_id,
+            service_id=demo.services[service].id,
+            inventory_item_id=by_sku[sku].id,
+            quantity=quantity,
+        )
+        for service, sku, quantity in SERVICE_PARTS
     ]
 
 
@@ -842,6 +873,7 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> bool:
         company = Company(**COMPANY)
         demo = Demo(company=company, now=company_now(company))
         suppliers = build_suppliers(demo)
+        inventory = build_inventory(demo, suppliers)
         rows = [
             company,
             *build_users(demo, hash_password(DEMO_PASSWORD)),
@@ -849,7 +881,8 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession]) -> bool:
             *build_properties(demo),
             *build_catalogue(demo),
             *suppliers.values(),
-            *build_inventory(demo, suppliers),
+            *inventory,
+            *build_service_parts(demo, inventory),
             *build_quotes(demo),
             *build_jobs(demo),
             *build_equipment(demo),

@@ -12,5 +12,6 @@ from models import (  # noqa: F401
     logs,
     notifications,
     providers,
+    quickbooks,
     quotes,
 )

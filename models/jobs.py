@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from pydantic import model_validator
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlmodel import Field, Index, SQLModel
 
@@ -73,15 +73,16 @@ def window_error(start: datetime | None, end: datetime | None) -> str | None:
     return None
 
 
-def _check_window(model):
-    if error := window_error(model.scheduled_start, model.scheduled_end):
-        raise ValueError(error)
-    return model
-
-
 class JobCreate(JobBase):
     line_items: list[LineItemIn] = Field(default_factory=list)
-    _window = model_validator(mode="after")(_check_window)
+
+    @field_validator("scheduled_end")
+    @classmethod
+    def _after_start(cls, end: datetime | None, info: ValidationInfo) -> datetime | None:
+        # A field validator, so the error names scheduled_end and forms can show it beside that field.
+        if error := window_error(info.data.get("scheduled_start"), end):
+            raise ValueError(error)
+        return end
 
 
 class JobUpdate(SQLModel):

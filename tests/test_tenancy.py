@@ -4,6 +4,7 @@ import re
 
 from models.enums import ApiKeyScope
 from models.notifications import Notification
+from models.quickbooks import QuickBooksLedgerEntry, SyncDirection, SyncStatus
 
 # Which record a path parameter names; the walk fills it with one of the first company's ids.
 # Bodies for routes whose body has required fields (the rest get `{}`), so validation passes and the
@@ -11,6 +12,8 @@ from models.notifications import Notification
 SAMPLE_BODIES = {
     "/v1/jobs/{job_id}/status": {"status": "scheduled"},
     "/v1/jobs/{job_id}/position": {"lat": 30.27, "lng": -97.74},
+    "/v1/jobs/{job_id}/parts": {"inventory_item_id": "00000000-0000-4000-8000-000000000000", "quantity": 1},
+    "/v1/services/{service_id}/parts": {"parts": []},
 }
 PATH_PARAMS = {
     "customer_id",
@@ -24,6 +27,9 @@ PATH_PARAMS = {
     "user_id",
     "key_id",
     "notification_id",
+    "purchase_order_id",
+    "usage_id",
+    "entry_id",
 }
 
 
@@ -39,9 +45,20 @@ async def _records_of(tenant, sessions) -> dict[str, str]:
     service_id = await post("/v1/services", {"name": "Drain clean", "price_cents": 15_000})
     supplier_id = await post("/v1/suppliers", {"name": "Ferguson"})
     note = Notification(company_id=tenant.company_id, user_id=tenant.users["owner"].id, kind="t", title="Hi")
+    synced = QuickBooksLedgerEntry(
+        company_id=tenant.company_id,
+        key=f"test/{note.id}",
+        entity_type="customer",
+        entity_id=customer_id,
+        direction=SyncDirection.push,
+        action="update",
+        status=SyncStatus.conflict,
+    )
     async with sessions() as session:
-        session.add(note)
+        session.add_all([note, synced])
         await session.commit()
+    job_id = await post("/v1/jobs", {"customer_id": customer_id, "title": "Leak"})
+    item_id = await post("/v1/inventory", {"name": "PEX 1/2in", "sku": "PEX-12"})
     return {
         "customer_id": customer_id,
         "service_id": service_id,
@@ -50,13 +67,16 @@ async def _records_of(tenant, sessions) -> dict[str, str]:
             "/v1/quotes",
             {"customer_id": customer_id, "title": "Repipe", "line_items": [{"service_id": service_id}]},
         ),
-        "job_id": await post("/v1/jobs", {"customer_id": customer_id, "title": "Leak"}),
+        "job_id": job_id,
         "invoice_id": await post("/v1/invoices", {"customer_id": customer_id}),
         "lead_id": await post("/v1/leads", {"name": "Alan Turing"}),
-        "item_id": await post("/v1/inventory", {"name": "PEX 1/2in", "sku": "PEX-12"}),
+        "item_id": item_id,
         "user_id": str(tenant.users["tech"].id),
         "key_id": (await office.post("/v1/api-keys", json={"name": "zapier"})).json()["id"],
         "notification_id": str(note.id),
+        "entry_id": str(synced.id),
+        "purchase_order_id": await post("/v1/purchase-orders", {"supplier_id": supplier_id}),
+        "usage_id": await post(f"/v1/jobs/{job_id}/parts", {"inventory_item_id": item_id, "quantity": 1}),
     }
 
 
@@ -97,8 +117,10 @@ async def test_lists_show_only_the_callers_company(tenant, other_tenant, session
         "/v1/leads",
         "/v1/inventory",
         "/v1/suppliers",
+        "/v1/purchase-orders",
         "/v1/api-keys",
         "/v1/audit-log",
+        "/v1/quickbooks/ledger",
     )
 
     def rows(body):

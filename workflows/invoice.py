@@ -19,6 +19,8 @@ flow. It is the one writer of the invoice's status.
    Paid or Void stops them at once.
 5. Paid, whoever recorded it (the card, Stripe's webhook, the office by hand): a receipt SMS
    (`send_receipt_sms`, consent), at most once per invoice.
+6. Every status change (sent, paid, void) queues the invoice's push on the company's QuickBooks workflow
+   when the company is connected (runs begun before this step, with no `quickbooks-push` marker, do not).
 
 Updates (each answers the persisted `InvoiceSnapshot` unless said; a refusal fails with `InvalidTransition`,
 answered 409, or `InvalidRequest`, 422):
@@ -26,8 +28,9 @@ answered 409, or `InvalidRequest`, 422):
 - `mark_sent(StatusChangeInput)`: the invoice went out by hand: no messages.
 - `mark_paid(MarkPaidInput)`: cash, check or other payment received; records the payment.
 - `void(StatusChangeInput)`: cancel the invoice but keep it on record.
-- `record_provider_payment(ProviderPaymentInput)`: Stripe reports a payment online; settles the invoice
-  even from Draft (the money has moved), or records a partial payment and leaves it open.
+- `record_provider_payment(ProviderPaymentInput)`: Stripe (or QuickBooks, for a payment recorded there)
+  reports a payment; settles the invoice even from Draft (the money has moved), or records a partial
+  payment and leaves it open.
 - `collect(CollectInvoice) -> CollectResult`: the job is done: charge the saved card, or send the invoice.
 - `mark_viewed(MarkViewed)`: the customer opened the invoice page; never refused.
 - `checkout(InvoiceCheckout) -> str`: the Stripe page where the customer pays the balance.
@@ -72,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         SmsRequest,
     )
     from activities.payments import PAYMENT_ERRORS, ChargeInput, CheckoutInput, PaymentsActivities
+    from activities.quickbooks import QuickBooksActivities, RecordRef
     from activities.quotes import INVALID_REQUEST
     from activities.records import (
         INVALID_TRANSITION,
@@ -90,6 +94,8 @@ NOT_YET_OVERDUE = [InvoiceStatus.sent.value, InvoiceStatus.viewed.value]
 PAYMENT_METHODS = {m.value for m in PaymentMethod}
 # Marks the runs that follow the invoice after Send (overdue, follow-ups, receipt); older runs only wait.
 LIFE_PATCH = "invoice-life"
+# Marks the runs that queue a QuickBooks push after each status change.
+QUICKBOOKS_PATCH = "quickbooks-push"
 # A status the clock causes is tried again this long after the database could not take it.
 SYSTEM_CHANGE_RETRY = timedelta(minutes=10)
 
@@ -125,6 +131,7 @@ class ProviderPaymentInput:
     received_on: str  # ISO date
     method: str = "card"
     amount_cents: int | None = None  # what was paid; a partial payment leaves the invoice open
+    provider: str = "stripe"  # who reports it: "stripe", or "quickbooks" for a payment recorded there
 
 
 @dataclass
@@ -216,7 +223,7 @@ class InvoiceWorkflow:
     @workflow.update
     async def record_provider_payment(self, paid: ProviderPaymentInput) -> InvoiceSnapshot:
         payment = PaymentDetails(paid.method, paid.received_on, paid.payment_reference, paid.amount_cents)
-        return await self._change(InvoiceStatus.paid, "stripe", None, payment, by_provider=True)
+        return await self._change(InvoiceStatus.paid, paid.provider, None, payment, by_provider=True)
 
     # sending, collecting, the customer's page
 
@@ -521,7 +528,24 @@ class InvoiceWorkflow:
         snapshot = await self._record(RecordsActivities.change_invoice_status, change)
         if target == InvoiceStatus.paid and snapshot.status == InvoiceStatus.paid.value:
             self._paid_here = True
+        if workflow.patched(QUICKBOOKS_PATCH):
+            await self._queue_quickbooks_push()
         return snapshot
+
+    async def _queue_quickbooks_push(self) -> None:
+        """QuickBooks gets the invoice as it is now, with its payments (when the company is connected).
+        A local activity: the answer to the office does not wait on another round trip. Failing here
+        fails nothing: the next full sync finds the invoice pending."""
+        record = RecordRef(self._input.company_id, "invoice", self._input.invoice_id)
+        try:
+            await workflow.execute_local_activity_method(
+                QuickBooksActivities.request_quickbooks_push,
+                record,
+                start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=timedelta(seconds=30),
+            )
+        except ActivityError:
+            workflow.logger.warning("invoice %s: QuickBooks push not queued", self._input.invoice_id)
 
     async def _record(self, activity_method, request) -> InvoiceSnapshot:
         """A status change through RecordStatus (one at a time), remembered as the invoice's status."""

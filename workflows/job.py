@@ -8,6 +8,8 @@ first change the API sends (update-with-start); it reads the job when it starts.
   due, once; cancelling cancels them; a job without a time gets none.
 - On the way (`send_omw_texts`): the customer gets a text with a 2-hour live tracking link.
 - Reassignment: the new technician gets a text (`send_job_assigned_sms`); both hear of it in the app.
+- Parts (`autonomous_parts_ordering`): once the job is scheduled, when its services list parts, the
+  company's reorder workflow checks stock against every booked job's needs and orders the shortfall.
 - Completed: the job's invoice (its own, its quote's, or a new one from its lines) is collected by the
   invoice's workflow (card on file charged, or sent with its payment link); the customer gets the
   job-completed text (`send_job_completed_sms`) with the link while the invoice is open; the review
@@ -19,6 +21,7 @@ Updates (each answers with the persisted `JobSnapshot`; a refusal fails with `In
 - `reassign(JobReassign)`: another technician, or nobody.
 Queries:
 - `status()`: the job's status as this workflow last knew it.
+- `stage() -> JobStage`: where the day stands in words (the next reminder, billing, done), for the office.
 
 The run ends when the job is Completed (after its completion steps) or Cancelled, and continues as new
 if its history grows long.
@@ -41,12 +44,20 @@ with workflow.unsafe.imports_passed_through():
         MessageTarget,
         SmsRequest,
     )
+    from activities.purchasing import PurchasingCalls
     from activities.records import ChangeJobStatus, JobSnapshot, RecordsActivities
     from activities.scheduling import JobRef, SchedulingActivities
     from activities.workflow_calls import CollectRequest, ReviewStart, WorkflowCalls
     from models.enums import JobStatus
 
 ENDED = {JobStatus.completed.value, JobStatus.cancelled.value}
+STAGES = {  # what the day waits for in each status (scheduled and a completion of this run say more)
+    JobStatus.unscheduled.value: "waiting for a time: no reminders until the job has one",
+    JobStatus.on_the_way.value: "the technician is on the way; the customer has the tracking link",
+    JobStatus.in_progress.value: "work in progress; completing it bills the job",
+    JobStatus.completed.value: "completed",
+    JobStatus.cancelled.value: "cancelled: reminders dropped",
+}
 OPEN_INVOICE = {"sent", "viewed", "overdue"}
 STATUSES = {s.value for s in JobStatus}
 REMINDERS = (("reminder_24h", timedelta(hours=24)), ("reminder_1h", timedelta(hours=1)))  # earliest first
@@ -82,6 +93,13 @@ class JobReassign:
     actor_user_id: str | None = None
 
 
+@dataclass
+class JobStage:
+    status: str  # the job's status as this run knows it
+    description: str  # where the day stands, in words the office can show
+    next_reminder_at: str | None = None  # ISO moment of the next reminder, while one is due
+
+
 @workflow.defn
 class JobWorkflow:
     @workflow.init
@@ -93,6 +111,7 @@ class JobWorkflow:
         self._reminded: set[str] = set()  # reminder keys already handled (kind@start)
         self._changes = 0  # counts every change the updates made, so the day re-plans its reminders
         self._completed_here = False  # this run moved the job to Completed: its completion steps are ours
+        self._finished = False  # the run did everything it will do
 
     @workflow.run
     async def run(self, input: JobInput) -> str | None:
@@ -108,6 +127,8 @@ class JobWorkflow:
         # Reminders whose moment passed before this run began are not sent late (the booking's own
         # confirmation just went out); a reschedule into the window is another matter (see _due_reminder).
         self._skip_past_reminders()
+        if self._state.status == JobStatus.scheduled.value:
+            await self._order_parts()
         while self._status.value not in ENDED:
             await self._react()
             if self._status.value in ENDED:
@@ -132,11 +153,31 @@ class JobWorkflow:
         await self._react()
         if self._completed_here:
             await self._complete()
+        self._finished = True
         return self._status.value
 
     @workflow.query
     def status(self) -> str | None:
         return self._status.value
+
+    @workflow.query
+    def stage(self) -> JobStage:
+        """Where the job's day stands: the next reminder, the technician's progress, the billing."""
+        status = self._status.value or (self._state.status if self._state else None)
+        if self._state is None or status is None:
+            return JobStage("loading", "starting: reading the job")
+        if status == JobStatus.scheduled.value:
+            due = self._due_reminder()
+            if due is None:
+                return JobStage(status, "scheduled: reminders done, waiting for the technician")
+            kinds, at = due
+            what = "1-hour" if kinds[-1] == "reminder_1h" else "24-hour"
+            return JobStage(status, f"scheduled: next, the {what} reminder", at.isoformat())
+        if status == JobStatus.completed.value and self._completed_here:
+            if self._finished:
+                return JobStage(status, "done: billed, the customer told, the review request queued")
+            return JobStage(status, "completing: billing the job, texting the customer, queuing the review")
+        return JobStage(status, STAGES.get(status, status))
 
     # updates
 
@@ -180,9 +221,12 @@ class JobWorkflow:
             workflow_id=workflow.info().workflow_id,
             step_key=step_key(),
         )
+        was = self._state.status
         self._know(await self._status.change(JobActivities.reschedule_job, moved))
         self._changes += 1
         self._pending.append("rescheduled")
+        if was == JobStatus.unscheduled.value and self._state.status == JobStatus.scheduled.value:
+            self._pending.append("booked")
         return JobSnapshot(self._state.status)
 
     @reschedule.validator
@@ -224,6 +268,8 @@ class JobWorkflow:
                     await self._confirm_new_time()
                 elif what.startswith("assigned:"):
                     await self._tell_technician(what.removeprefix("assigned:"))
+                elif what == "booked":
+                    await self._order_parts()
             except ActivityError as error:
                 workflow.logger.warning(
                     "job %s: %s could not be handled: %s", self._input.job_id, what, error
@@ -314,6 +360,15 @@ class JobWorkflow:
         if await self._allowed("send_job_assigned_sms", f"assigned-{user_id}-{self._state.scheduled_start}"):
             target = self._target(f"assigned-{user_id}-{self._state.scheduled_start}")
             await self._send(SmsRequest(target, confirmation.technician_phone, confirmation.technician_sms))
+
+    async def _order_parts(self) -> None:
+        """Have the parts this job's services list in stock before the technician arrives."""
+        if not workflow.patched("parts-ordering"):
+            return  # a run begun before parts ordering existed keeps the commands it recorded
+        try:
+            await workflow.execute_activity_method(PurchasingCalls.order_parts_for_job, self._ref(), **DB)
+        except ActivityError as error:
+            workflow.logger.warning("job %s: parts ordering not requested: %s", self._input.job_id, error)
 
     async def _complete(self) -> None:
         """Bill the job, tell the customer, and start the review request: each step once."""

@@ -7,6 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import exists, or_, select
 
+from activities.quickbooks import request_push
 from api.crud import Page, PageDep, create_owned, delete_owned, fetch_page, update_owned
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, TemporalDep
 from api.flows import geocode_later, needs_geocoding
@@ -18,6 +19,7 @@ from models.jobs import Job
 from models.leads import Lead
 from models.logs import MessageLog
 from models.quotes import Quote
+from settings import TASK_QUEUE
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
@@ -60,6 +62,7 @@ async def create_customer(
     await session.commit()
     if needs_geocoding(customer, values):
         await geocode_later(client, "customer", customer)
+    await request_push(session, client, principal.company_id, "customer", customer.id, TASK_QUEUE)
     return customer
 
 
@@ -88,6 +91,7 @@ async def update_customer(
     await session.commit()
     if needs_geocoding(customer, changes):
         await geocode_later(client, "customer", customer)
+    await request_push(session, client, principal.company_id, "customer", customer.id, TASK_QUEUE)
     return customer
 
 

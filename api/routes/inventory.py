@@ -1,13 +1,20 @@
-"""Inventory items and the suppliers they come from."""
+"""Inventory items and the suppliers they come from. An item at or below its reorder point is low stock;
+a count that leaves it there asks the company's reorder workflow to order it (`supplier_reorder`)."""
 
+import logging
 import uuid
+from collections.abc import Iterable
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import exists, select
+from temporalio.client import Client
+from temporalio.service import RPCError
 
+from activities.purchasing import request_reorder
 from api.crud import Page, PageDep, create_owned, delete_owned, fetch_page, update_owned
-from api.deps import CurrentPrincipal, OfficeStaff, SessionDep
+from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, TemporalDep
 from api.tenancy import get_owned, owned
 from models.inventory import (
     InventoryItem,
@@ -22,8 +29,27 @@ from models.inventory import (
     SupplierPublic,
     SupplierUpdate,
 )
+from models.purchasing import par_error
+from settings import TASK_QUEUE
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["inventory"])
+# What a change to these may do to an item's need for reordering.
+REORDER_FIELDS = {"quantity", "reorder_point", "reorder_quantity", "par_level", "supplier_id"}
+
+
+async def reorder_later(client: Client, company_id, item_ids: Iterable[uuid.UUID]) -> None:
+    """Tell the company's reorder workflow these items are low. The change is saved either way: when
+    Temporal cannot be reached the items wait for their next change."""
+    try:
+        await request_reorder(client, company_id, TASK_QUEUE, item_ids=item_ids)
+    except RPCError as unreachable:
+        log.warning("could not ask for a reorder of %s: %s", list(item_ids), unreachable)
+
+
+def _check_par(reorder_point: int, par_level: int | None) -> None:
+    if error := par_error(reorder_point, par_level):
+        raise RequestValidationError([{"loc": ["body", "par_level"], "msg": error, "type": "value_error"}])
 
 
 def _sku_taken(sku: str) -> HTTPException:
@@ -41,10 +67,11 @@ async def _in_use(session, *conditions) -> bool:
 async def list_inventory(
     principal: CurrentPrincipal, session: SessionDep, page: PageDep, low_stock: bool | None = None
 ):
-    """Stock on hand by name; `low_stock=true` lists what is below its reorder point."""
+    """Stock on hand by name (negative when more was used than the shelf held); `low_stock=true` lists
+    what is at or below its reorder point."""
     stmt = owned(InventoryItem, principal)
     if low_stock is not None:
-        below = InventoryItem.quantity < InventoryItem.reorder_point
+        below = InventoryItem.quantity <= InventoryItem.reorder_point
         stmt = stmt.where(below if low_stock else ~below)
     rows, count = await fetch_page(session, stmt, page, InventoryItem.name, InventoryItem.id)
     return Page(data=rows, count=count)
@@ -52,7 +79,8 @@ async def list_inventory(
 
 @router.post("/inventory", response_model=InventoryItemPublic, status_code=status.HTTP_201_CREATED)
 async def create_inventory_item(body: InventoryItemCreate, principal: OfficeStaff, session: SessionDep):
-    """Add an item to inventory."""
+    """Add an item to inventory: its stock, reorder point and quantity, par level, cost and price."""
+    _check_par(body.reorder_point, body.par_level)
     try:
         item = await create_owned(session, principal, InventoryItem, body.model_dump())
         await session.commit()
@@ -69,15 +97,24 @@ async def get_inventory_item(item_id: uuid.UUID, principal: CurrentPrincipal, se
 
 @router.patch("/inventory/{item_id}", response_model=InventoryItemPublic)
 async def update_inventory_item(
-    item_id: uuid.UUID, body: InventoryItemUpdate, principal: OfficeStaff, session: SessionDep
+    item_id: uuid.UUID,
+    body: InventoryItemUpdate,
+    principal: OfficeStaff,
+    session: SessionDep,
+    client: TemporalDep,
 ):
-    """Change an item: counts, reorder point, cost, supplier."""
+    """Change an item: a count of the shelf, reorder point and quantity, par level, cost, price, supplier.
+    Left at or below its reorder point, it is reordered (`supplier_reorder`)."""
     item = await get_owned(session, InventoryItem, item_id, principal)
+    changes = body.model_dump(exclude_unset=True)
+    _check_par(changes.get("reorder_point", item.reorder_point), changes.get("par_level", item.par_level))
     try:
-        await update_owned(session, principal, item, body.model_dump(exclude_unset=True))
+        await update_owned(session, principal, item, changes)
         await session.commit()
     except IntegrityError:
         raise _sku_taken(body.sku) from None
+    if item.low_stock and REORDER_FIELDS & set(changes):
+        await reorder_later(client, item.company_id, [item.id])
     return item
 
 

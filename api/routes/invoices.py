@@ -6,6 +6,7 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import select
 
+from activities.quickbooks import request_push
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
 from api.deps import OfficeStaff, SessionDep, SettingsDep, TemporalDep
 from api.flows import update_with_start
@@ -27,6 +28,7 @@ from models.invoices import (
 )
 from models.links import invoice_url
 from models.time import company_today
+from settings import TASK_QUEUE
 from workflows.invoice import InvoiceInput, InvoiceWorkflow, MarkPaidInput, SendInvoice, StatusChangeInput
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
@@ -68,11 +70,16 @@ async def list_invoices(
 
 @router.post("", response_model=InvoicePublic, status_code=status.HTTP_201_CREATED)
 async def create_invoice(
-    body: InvoiceCreate, principal: OfficeStaff, session: SessionDep, settings: SettingsDep
+    body: InvoiceCreate,
+    principal: OfficeStaff,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
 ):
     """Draft an invoice with the company's next number, tax rate and payment terms."""
     invoice = await draft_invoice(session, principal, body)
     await session.commit()
+    await request_push(session, client, principal.company_id, "invoice", invoice.id, TASK_QUEUE)
     return await public_invoice(session, settings, invoice)
 
 
@@ -112,6 +119,7 @@ async def update_invoice(
     principal: OfficeStaff,
     session: SessionDep,
     settings: SettingsDep,
+    client: TemporalDep,
 ):
     """Edit a draft invoice; `line_items`, when given, replaces every line."""
     invoice = await get_owned(session, Invoice, invoice_id, principal)
@@ -125,6 +133,7 @@ async def update_invoice(
     if body.line_items is not None:
         await replace_lines(session, principal, invoice, body.line_items)
     await session.commit()
+    await request_push(session, client, principal.company_id, "invoice", invoice.id, TASK_QUEUE)
     return await public_invoice(session, settings, invoice)
 
 
