@@ -61,7 +61,8 @@ async def _from_api_key(session: AsyncSession, key: str) -> Principal:
     )
 
 
-async def _from_cookie(session: AsyncSession, token: str) -> Principal:
+async def principal_from_cookie(session: AsyncSession, token: str) -> Principal:
+    """The signed-in team member behind a session cookie (401 when it is unknown, expired or disabled)."""
     row = (
         await session.exec(
             select(UserSession, User)
@@ -107,7 +108,7 @@ async def get_principal(
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise _UNAUTHENTICATED
-    principal = await _from_cookie(session, token)
+    principal = await principal_from_cookie(session, token)
     # A cookie rides along with any cross-site form post; a header another site cannot read or set
     # proves the request came from our own pages.
     if request.method not in SAFE_METHODS:

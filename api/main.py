@@ -1,9 +1,11 @@
 """The NexJob API: `uvicorn api.main:app`. JSON under /v1 (documented at /docs), pages at /."""
 
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from psycopg.errors import ExclusionViolation
 from sqlalchemy import text
@@ -11,7 +13,8 @@ from sqlalchemy.exc import DataError, IntegrityError
 from temporalio.client import Client
 
 from api import events, invoice_pages, portal, tracking
-from api.rendering import templates
+from api.office import pages as office_pages
+from api.office import site as office
 from api.routes import (
     ai,
     api_keys,
@@ -24,7 +27,10 @@ from api.routes import (
     leads,
     logs,
     notifications,
+    parts,
     positions,
+    purchase_orders,
+    quickbooks,
     quotes,
     services,
     team,
@@ -72,13 +78,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quotes,
         jobs,
         positions,
+        parts,
         invoices,
         leads,
         inventory,
+        purchase_orders,
         logs,
         notifications,
         api_keys,
         ai,
+        quickbooks,
         events,
     ):
         v1.include_router(module.router)
@@ -88,6 +97,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(portal.PortalRefusal, portal.refusal_handler)
     app.include_router(invoice_pages.router)
     app.include_router(tracking.router)
+    app.include_router(quickbooks.callback_router)
+    app.include_router(office.router)
+    app.add_exception_handler(office_pages.SignInFirst, office_pages.sign_in_redirect)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.exception_handler(DataError)
     async def out_of_range(request: Request, error: DataError):
@@ -109,10 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with request.app.state.sessions() as session:
             await session.exec(text("SELECT 1"))
         return JSONResponse({"ok": True})
-
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home(request: Request):
-        return templates.TemplateResponse(request, "home.html", {"settings": request.app.state.settings})
 
     return app
 

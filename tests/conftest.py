@@ -25,6 +25,7 @@ from sandbox.context import SandboxContext
 from settings import ROOT, TASK_QUEUE, Settings
 from temporal.dev_server import extra_args, temporal_cli, temporal_test_server
 from temporal.search_attributes import ALL
+from tests.browser import chromium
 from tests.factories import Tenant, make_tenant
 from tests.servers import free_port, serving
 from worker import Deps, build_worker
@@ -163,3 +164,10 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=temporal_test_server())
     async with env:
         yield env
+
+
+@pytest.fixture(scope="session")
+async def browser():
+    """One headless Chromium for the session; each test opens its own pages or contexts."""
+    async with chromium() as launched:
+        yield launched

@@ -147,6 +147,28 @@ async def test_a_job_status_change_reaches_every_stream_of_the_company_and_no_ot
         await elsewhere.assert_quiet()
 
 
+async def test_a_new_job_is_announced_to_the_office_and_its_technician_only(api_url, tenant):
+    office = await tenant.client("manager")
+    async with (
+        signed_in(api_url, tenant, "owner") as owner,
+        signed_in(api_url, tenant, "tech") as tech,
+        signed_in(api_url, tenant, "tech2") as tech2,
+        listening(owner) as board,
+        listening(tech) as mine,
+        listening(tech2) as not_mine,
+    ):
+        job = await _job(office, tenant)
+        for stream in (board, mine):
+            kind, event = await stream.event()
+            assert kind == "job.created"
+            assert event["payload"] == {
+                "job_id": job["id"],
+                "status": "scheduled",
+                "assigned_user_id": str(tenant.users["tech"].id),
+            }
+        await not_mine.assert_quiet()
+
+
 async def test_technicians_hear_only_of_their_own_jobs_and_never_of_invoices(api_url, tenant):
     office = await tenant.client("manager")
     theirs = await _job(office, tenant, who="tech2")

@@ -13,10 +13,10 @@ from sqlmodel import select
 from models.invoices import Invoice, Payment
 from models.links import invoice_url, quote_token
 from models.logs import ActionLog
+from tests.browser import screenshot
 from tests.quote_journey import path_of, rows
 from tests.test_invoice_collection import Billing, finished
 from tests.test_invoice_collection import bill as bill  # noqa: F401  (the fixture)
-from tests.test_pages import _screenshot, browser  # noqa: F401  (browser: the session's Chromium fixture)
 from tests.test_quote_pages import PHONE
 
 
@@ -129,7 +129,7 @@ async def test_customer_pays_on_a_phone_and_sees_paid(browser, api_url, bill: Bi
         await expect(page.get_by_role("heading", name="$347.09 due")).to_be_visible()
         await expect(page.locator("#status")).to_have_text("Waiting for payment")
         await expect(page.get_by_text("Water heater flush")).to_be_visible()
-        await _screenshot(page, "invoice-page")
+        await screenshot(page, "invoice-page")
         await page.get_by_role("button", name="Pay $347.09 now").click()
 
         await page.wait_for_url(bill.sandbox.public_url + "/**")
@@ -139,5 +139,5 @@ async def test_customer_pays_on_a_phone_and_sees_paid(browser, api_url, bill: Bi
         await page.wait_for_url(re.compile(r"/i/.+\?paid=\d+$"))
         # Back before or after Stripe's webhook: the page looks again until the payment shows.
         await expect(page.get_by_role("heading", name="Paid, thank you")).to_be_visible(timeout=20_000)
-        await _screenshot(page, "invoice-paid")
+        await screenshot(page, "invoice-paid")
     assert (await bill.row(invoice["id"])).status == "paid"

@@ -1,5 +1,6 @@
 """Job status changes go through the job's workflow and its state machine."""
 
+import asyncio
 import uuid
 
 from sqlmodel import select
@@ -72,3 +73,36 @@ async def test_unscheduling_a_job_clears_its_time(tenant):
     job = await _job(office, tenant, scheduled_start="2026-12-01T09:00:00-06:00")
     moved = (await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "unscheduled"})).json()
     assert moved["status"] == "unscheduled" and moved["scheduled_start"] is None
+
+
+async def _stage_once_loaded(client, job_id: str) -> dict:
+    """The day's stage once its run has read the job (it starts a moment after the API answers)."""
+    for _ in range(50):
+        response = await client.get(f"/v1/jobs/{job_id}/stage")
+        assert response.status_code == 200, response.text
+        if response.json()["status"] != "loading":
+            return response.json()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the job's workflow never loaded: {response.json()}")
+
+
+async def test_the_job_page_hears_where_the_day_stands_from_its_workflow(tenant):
+    office = await tenant.client("manager")
+    never_scheduled = await _job(office, tenant)
+    assert (await _stage_once_loaded(office, never_scheduled["id"]))["description"].startswith(
+        "no workflow yet"
+    )
+
+    job = await _job(office, tenant, scheduled_start="2026-12-01T09:00:00-06:00")
+    assert await _stage_once_loaded(office, job["id"]) == {
+        "status": "scheduled",
+        "description": "scheduled: next, the 24-hour reminder",
+        "next_reminder_at": "2026-11-30T15:00:00+00:00",
+    }
+    tech = await tenant.client("tech")
+    await tech.post(f"/v1/jobs/{job['id']}/status", json={"status": "on_the_way"})
+    on_the_way = await _stage_once_loaded(tech, job["id"])
+    assert on_the_way["description"].startswith("the technician is on the way")
+
+    other_tech = await tenant.client("tech2")
+    assert (await other_tech.get(f"/v1/jobs/{job['id']}/stage")).status_code == 404

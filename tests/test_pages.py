@@ -1,45 +1,14 @@
-"""Pages in a real browser (Debian's Chromium driven by Playwright), against the app served over HTTP."""
+"""Signing in, navigation limited to each role, and the API docs in a real browser (Debian's Chromium)."""
 
-import shutil
-
-import pytest
-from playwright.async_api import async_playwright
-
-from settings import ROOT
+from tests.browser import screenshot, signed_in_page
 from tests.factories import PASSWORD
 
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-
-@pytest.fixture(scope="session")
-async def browser():
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium is missing: `make test` installs it"
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
-        yield launched
-        await launched.close()
-
-
-async def _screenshot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-async def test_home_page_signs_in_and_out(browser, api_url, tenant):
+async def test_sign_in_lands_on_the_roles_home_and_sign_out_returns(browser, api_url, tenant):
     page = await browser.new_page()
     await page.goto(api_url + "/")
-    await _screenshot(page, "home")
+    await page.wait_for_url("**/login?next=/")
+    await screenshot(page, "login")
     await page.get_by_label("Email").fill(tenant.users["owner"].email)
     await page.get_by_label("Password").fill("wrong password")
     await page.get_by_role("button", name="Sign in").click()
@@ -47,15 +16,17 @@ async def test_home_page_signs_in_and_out(browser, api_url, tenant):
 
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Sign in").click()
-    signed_in = page.get_by_text("Signed in as")
-    await signed_in.wait_for()
-    assert tenant.company.name in await signed_in.inner_text()
-    await _screenshot(page, "home-signed-in")
+    await page.wait_for_url("**/dashboard")
+    header = page.locator("header")
+    assert tenant.company.name in await header.inner_text()
+    assert "owner" in await header.inner_text()
 
     await page.reload()  # the session cookie keeps you signed in
-    await page.get_by_text("Signed in as").wait_for()
+    await page.wait_for_url("**/dashboard")
     await page.get_by_role("button", name="Sign out").click()
-    await page.get_by_role("button", name="Sign in").wait_for()
+    await page.wait_for_url("**/login")
+    await page.goto(api_url + "/dashboard")  # signed out: pages send you to sign in, then back
+    await page.wait_for_url("**/login?next=/dashboard")
     await page.close()
 
 
@@ -68,5 +39,30 @@ async def test_api_docs_page_renders(browser, api_url):
     await page.get_by_role("button", name="Authorize").first.click()
     await page.get_by_text("X-CSRF-Token").first.wait_for()
     await page.get_by_text("HTTPBearer").first.wait_for()
-    await _screenshot(page, "docs-authorize")
+    await screenshot(page, "docs-authorize")
     await page.close()
+
+
+async def test_navigation_shows_each_role_only_what_it_may_use(browser, api_url, tenant):
+    technician = await signed_in_page(browser, api_url, tenant.users["tech"].email)
+    assert technician.url.endswith("/jobs")  # a technician's day starts at their jobs
+    nav = technician.get_by_role("navigation", name="Main")
+    assert await nav.get_by_role("link").all_inner_texts() == ["My jobs", "Schedule"]
+    await screenshot(technician, "nav-technician")
+    for path in ("/settings", "/invoices", "/team", "/dashboard", "/customers", "/quotes", "/messages"):
+        response = await technician.goto(api_url + path)
+        assert response.status == 404, path
+    await technician.context.close()
+
+    manager = await signed_in_page(browser, api_url, tenant.users["manager"].email)
+    links = await manager.get_by_role("navigation", name="Main").get_by_role("link").all_inner_texts()
+    assert {"Dashboard", "Customers", "Quotes", "Invoices", "Messages"} <= set(links)
+    assert not {"My jobs", "Team", "Settings"} & set(links)
+    assert (await manager.goto(api_url + "/settings")).status == 404
+    await manager.context.close()
+
+    admin = await signed_in_page(browser, api_url, tenant.users["admin"].email)
+    links = await admin.get_by_role("navigation", name="Main").get_by_role("link").all_inner_texts()
+    assert {"Team", "Settings"} <= set(links)
+    assert (await admin.goto(api_url + "/settings")).status == 200
+    await admin.context.close()

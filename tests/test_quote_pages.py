@@ -4,8 +4,8 @@ import re
 
 from playwright.async_api import expect
 
+from tests.browser import screenshot
 from tests.quote_journey import link_in, prepare, tiered_quote
-from tests.test_pages import _screenshot, browser  # noqa: F401  (browser: the session's Chromium fixture)
 
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -36,7 +36,7 @@ async def test_customer_accepts_saves_a_card_after_a_decline_and_books_on_a_phon
         await expect(page.get_by_role("heading", name="New water heater")).to_be_visible()
         await expect(page.locator("#total")).to_have_text("Choose an option")
         await expect(page.get_by_text("Water heater install")).to_be_visible()
-        await _screenshot(page, "portal-quote")
+        await screenshot(page, "portal-quote")
 
         # The haul-away comes ticked; no total until an option is chosen.
         haul_away = page.get_by_role("checkbox", name=re.compile("Haul away old heater"))
@@ -50,7 +50,7 @@ async def test_customer_accepts_saves_a_card_after_a_decline_and_books_on_a_phon
         await expect(page.locator("#total")).to_have_text("$1,515.50")
         await haul_away.check()
         await expect(page.locator("#total")).to_have_text("$1,596.69")
-        await _screenshot(page, "portal-quote-choices")
+        await screenshot(page, "portal-quote-choices")
 
         # A blank signature passes the browser's `required` check but not the server's; the choices stay.
         await page.locator("#signed_name").fill(" ")
@@ -58,7 +58,7 @@ async def test_customer_accepts_saves_a_card_after_a_decline_and_books_on_a_phon
         await expect(page.get_by_role("alert")).to_contain_text("Sign with your name")
         await expect(page.get_by_role("radio", name=re.compile("Better"))).to_be_checked()
         await expect(page.locator("#total")).to_have_text("$1,596.69")
-        await _screenshot(page, "portal-quote-unsigned")
+        await screenshot(page, "portal-quote-unsigned")
 
         await page.locator("#signed_name").fill("Ada Lovelace")
         await page.get_by_role("button", name="Accept quote").click()
@@ -68,7 +68,7 @@ async def test_customer_accepts_saves_a_card_after_a_decline_and_books_on_a_phon
         await expect(
             page.get_by_role("checkbox", name=re.compile("Charge this card automatically"))
         ).to_be_checked()
-        await _screenshot(page, "portal-card")
+        await screenshot(page, "portal-card")
         await page.get_by_role("button", name="Save a card").click()
 
         # Stripe's hosted page (the sandbox's): a declined card first, then one that saves.
@@ -76,20 +76,20 @@ async def test_customer_accepts_saves_a_card_after_a_decline_and_books_on_a_phon
         await page.get_by_label("Card number").fill("4000 0000 0000 0002")
         await page.get_by_role("button", name="Save card").click()
         await expect(page.get_by_role("alert")).to_contain_text("Your card was declined.")
-        await _screenshot(page, "portal-stripe-decline")
+        await screenshot(page, "portal-stripe-decline")
         await page.get_by_label("Card number").fill("4242 4242 4242 4242")
         await page.get_by_role("button", name="Save card").click()
 
         await expect(page.get_by_role("heading", name="Pick a time")).to_be_visible()
         assert page.url == link  # /card/done recorded the card and sent the customer back to the link
         await expect(page.get_by_text("Visa •••• 4242")).to_be_visible()
-        await _screenshot(page, "portal-schedule")
+        await screenshot(page, "portal-schedule")
         first_slot = page.locator("form[action$='/time'] .slot").first
         picked = await first_slot.inner_text()
         await first_slot.click()
         book = page.get_by_role("button", name=re.compile("^Book "))
         await expect(book).to_contain_text(picked)
-        await _screenshot(page, "portal-schedule-picked")
+        await screenshot(page, "portal-schedule-picked")
         await book.click()
 
         await expect(page.get_by_text("You're booked!")).to_be_visible()
@@ -97,7 +97,7 @@ async def test_customer_accepts_saves_a_card_after_a_decline_and_books_on_a_phon
         technician = tenant.users["tech"].name
         # The technician is assigned just after the booking: the page follows until the name shows.
         await expect(page.get_by_text(technician)).to_be_visible(timeout=20_000)
-        await _screenshot(page, "portal-booked")
+        await screenshot(page, "portal-booked")
 
 
 async def test_forged_quote_link_shows_not_valid_page(browser, api_url):  # noqa: F811
@@ -107,4 +107,4 @@ async def test_forged_quote_link_shows_not_valid_page(browser, api_url):  # noqa
         assert response.status == 404
         await expect(page.get_by_role("heading", name="Link not valid")).to_be_visible()
         await expect(page.get_by_text("This quote link is not valid")).to_be_visible()
-        await _screenshot(page, "portal-invalid-link")
+        await screenshot(page, "portal-invalid-link")

@@ -21,7 +21,7 @@ from models.tracking import (
     tracking_token,
     tracking_url,
 )
-from tests.test_pages import _screenshot, browser  # noqa: F401  (browser: the session's Chromium fixture)
+from tests.browser import screenshot
 from tests.test_quote_pages import PHONE
 
 HOUSE = {"address": "4100 Speedway", "city": "Austin", "lat": 30.3055, "lng": -97.7300}
@@ -201,7 +201,7 @@ async def test_the_tracking_page_follows_the_technician_until_they_arrive(
         await expect(page.get_by_text("Waiting for Marcus's location")).to_be_visible()
         await expect(page.get_by_text("4100 Speedway, Austin")).to_be_visible()
         assert "Reyes" not in await page.locator("main").inner_text()  # first name only
-        await _screenshot(page, "tracking-waiting")
+        await screenshot(page, "tracking-waiting")
 
         assert (await tech.post(f"/v1/jobs/{job['id']}/position", json=FAR)).status_code == 200
         await page.reload()
@@ -212,12 +212,12 @@ async def test_the_tracking_page_follows_the_technician_until_they_arrive(
         maps = await page.get_by_role("link", name="Open in Maps").get_attribute("href")
         assert "destination=30.3055%2C-97.73" in maps or "destination=30.3055,-97.73" in maps
         assert "origin=30.2672" in maps
-        await _screenshot(page, "tracking-on-the-way")
+        await screenshot(page, "tracking-on-the-way")
 
         # The technician drives closer; the open page picks it up on its next round (every 10 s).
         assert (await tech.post(f"/v1/jobs/{job['id']}/position", json=NEAR)).status_code == 200
         await expect(page.locator("#distance")).to_contain_text("0.4 mi (670 m) away", timeout=20_000)
-        await _screenshot(page, "tracking-closer")
+        await screenshot(page, "tracking-closer")
 
         polled = await page.request.get(link + "/position")
         assert polled.status == 200
@@ -233,7 +233,7 @@ async def test_the_tracking_page_follows_the_technician_until_they_arrive(
             timeout=20_000
         )
         await expect(page.get_by_text("Marcus is with you now.")).to_be_visible()
-        await _screenshot(page, "tracking-arrived")
+        await screenshot(page, "tracking-arrived")
         hidden = await (await page.request.get(link + "/position")).json()
         assert hidden == {
             "status": "in_progress",
@@ -284,7 +284,7 @@ async def test_an_expired_tracking_link_says_so_with_410(browser, http, tenant, 
         response = await tab.goto(f"{settings.public_url}/t/{token}")
         assert response.status == 410
         await expect(tab.get_by_role("heading", name="This tracking link has expired")).to_be_visible()
-        await _screenshot(tab, "tracking-expired")
+        await screenshot(tab, "tracking-expired")
 
 
 async def test_a_forged_tracking_link_is_404(browser, http, tenant, settings):  # noqa: F811
@@ -302,7 +302,7 @@ async def test_a_forged_tracking_link_is_404(browser, http, tenant, settings):  
         response = await tab.goto(f"{settings.public_url}/t/nonsense")
         assert response.status == 404
         await expect(tab.get_by_role("heading", name="Link not valid")).to_be_visible()
-        await _screenshot(tab, "tracking-invalid")
+        await screenshot(tab, "tracking-invalid")
 
 
 async def test_a_signed_link_naming_another_companys_job_is_404(http, tenant, other_tenant, settings):

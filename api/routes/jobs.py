@@ -1,5 +1,6 @@
 """Jobs: the office creates and schedules them; technicians see the ones assigned to them."""
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -7,7 +8,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from temporalio.service import RPCError, RPCStatusCode
 
+from activities.events import publish
 from api.crud import Page, PageDep, create_owned, fetch_page, update_owned
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep, TemporalDep
 from api.flows import geocode_later, needs_geocoding, start_job_flow, update_with_start
@@ -18,11 +21,12 @@ from api.workflow_links import workflow_id, workflow_url
 from models.customers import Customer
 from models.enums import JobStatus, Role
 from models.jobs import Job, JobCreate, JobPublic, JobSummary, JobUpdate, window_error
-from workflows.job import JobInput, JobReassign, JobReschedule, JobStatusChange, JobWorkflow
+from workflows.job import JobInput, JobReassign, JobReschedule, JobStage, JobStatusChange, JobWorkflow
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 DEFAULT_DURATION = timedelta(hours=1)
+QUERY_WAIT_SECONDS = 5
 Sort = Literal["scheduled_start", "-scheduled_start", "title", "status", "created_at", "-created_at"]
 SORTS = {
     "scheduled_start": (Job.scheduled_start.asc().nulls_last(),),
@@ -107,6 +111,8 @@ async def create_job(
         }
     job = await create_owned(session, principal, Job, values)
     await replace_lines(session, principal, job, body.line_items)
+    new = {"job_id": job.id, "status": job.status, "assigned_user_id": job.assigned_user_id}
+    await publish(session, principal.company_id, "job.created", new)  # heard once the commit lands
     await session.commit()
     if job.address and job.lat is None:
         await geocode_later(client, "job", job)
@@ -119,6 +125,24 @@ async def create_job(
 async def get_job(job_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep):
     """One job with its lines and a link to its workflow in the Temporal UI."""
     return await _public(session, settings, await _get_visible(session, job_id, principal))
+
+
+@router.get("/{job_id}/stage", response_model=JobStage)
+async def job_stage(job_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, client: TemporalDep):
+    """Where the job's day stands ("scheduled: next, the 1-hour reminder"), from its workflow; a job never
+    scheduled has none yet. Technicians: their own jobs."""
+    job = await _get_visible(session, job_id, principal)
+    handle = client.get_workflow_handle(workflow_id("job", job.id))
+    try:
+        return await asyncio.wait_for(handle.query(JobWorkflow.stage), QUERY_WAIT_SECONDS)
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, "the job's workflow did not answer (is the worker running?)"
+        ) from None
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise
+    return JobStage(job.status.value, "no workflow yet: it starts when the job gets a time or a change")
 
 
 @router.patch("/{job_id}", response_model=JobPublic)

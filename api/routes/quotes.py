@@ -6,24 +6,25 @@ import uuid
 from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
 from sqlmodel import select
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.crud import Page, PageDep, create_owned, fetch_page, record_audit, snapshot, update_owned
 from api.deps import OfficeStaff, SessionDep, SettingsDep, TemporalDep
 from api.flows import update_with_start
-from api.line_items import public_lines, replace_lines
+from api.line_items import build_lines, public_lines, replace_lines
 from api.routes.invoices import draft_invoice
 from api.routes.invoices import public_invoice as invoice_public
-from api.tenancy import get_owned, owned
+from api.tenancy import check_references, get_owned, owned
 from api.workflow_links import workflow_id, workflow_url
 from models.company import Company
-from models.enums import InvoiceStatus, QuoteStatus
+from models.enums import InvoiceStatus, OptionGroup, QuoteStatus
 from models.invoices import Invoice, InvoiceCreate, InvoicePublic
 from models.jobs import Job
 from models.line_items import LineItemIn, QuoteLineItem
 from models.links import quote_url
-from models.money import is_counted
+from models.money import compute_totals, is_counted
 from models.quotes import QUOTE_VALID_DAYS, Quote, QuoteCreate, QuotePublic, QuoteSummary, QuoteUpdate
 from models.time import company_today
 from workflows.quote import DESCRIPTIONS, QuoteInput, QuoteStage, QuoteWorkflow, SendQuote
@@ -81,6 +82,62 @@ async def create_quote(body: QuoteCreate, principal: OfficeStaff, session: Sessi
     await replace_lines(session, principal, quote, body.line_items)
     await session.commit()
     return await _public(session, settings, quote)
+
+
+class PriceRequest(BaseModel):
+    line_items: list[LineItemIn] = Field(default_factory=list)
+    quote_id: uuid.UUID | None = None  # a draft being edited: priced at its own tax rate
+
+
+class OptionTotals(BaseModel):
+    option_group: OptionGroup
+    subtotal_cents: int
+    tax_cents: int
+    total_cents: int
+
+
+class QuotePrice(BaseModel):
+    tax_rate_bps: int
+    line_amounts_cents: list[int]
+    # Required lines and selected add-ons, no Good/Better/Best option chosen.
+    subtotal_cents: int
+    tax_cents: int
+    total_cents: int
+    options: list[OptionTotals]  # the totals with each option group the lines offer chosen
+
+
+@router.post("/price", response_model=QuotePrice)
+async def price_quote(body: PriceRequest, principal: OfficeStaff, session: SessionDep):
+    """Price lines without saving them (the quote editor's live totals), by the same rules a saved quote
+    is priced with; lines naming a catalogue service take its price. A new quote is priced at the
+    company's tax rate, a draft (`quote_id`) at its own."""
+    await check_references(session, principal, {"quote_id": body.quote_id})
+    if body.quote_id is not None:
+        tax_rate_bps = (await session.get(Quote, body.quote_id)).tax_rate_bps
+    else:
+        tax_rate_bps = (await session.get(Company, principal.company_id)).tax_rate_bps
+    rows = await build_lines(session, principal, body.line_items, QuoteLineItem, allow_optional=True)
+    totals = compute_totals(rows, tax_rate_bps)
+    options = []
+    for group in OptionGroup:
+        if any(row.option_group == group for row in rows):
+            chosen = compute_totals(rows, tax_rate_bps, group)
+            options.append(
+                OptionTotals(
+                    option_group=group,
+                    subtotal_cents=chosen.subtotal_cents,
+                    tax_cents=chosen.tax_cents,
+                    total_cents=chosen.total_cents,
+                )
+            )
+    return QuotePrice(
+        tax_rate_bps=tax_rate_bps,
+        line_amounts_cents=totals.line_amounts_cents,
+        subtotal_cents=totals.subtotal_cents,
+        tax_cents=totals.tax_cents,
+        total_cents=totals.total_cents,
+        options=options,
+    )
 
 
 @router.get("/{quote_id}", response_model=QuotePublic)
