@@ -24,11 +24,9 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from datetime import time as clock
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import anthropic
 from google.genai import errors as genai_errors
@@ -49,7 +47,7 @@ from models.company import Company
 from models.enums import ActionOutcome
 from models.logs import AiCallLog
 from models.providers import AiProviderState, AiSlotLease
-from models.time import company_today
+from models.time import company_today, day_start
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -150,11 +148,6 @@ def exact_cost_cents(model: str | None, input_tokens: int, output_tokens: int) -
 def cost_cents(model: str | None, input_tokens: int, output_tokens: int) -> int:
     """What a call cost, rounded up to the whole cents the column holds (the dashboard's per-row cost)."""
     return math.ceil(exact_cost_cents(model, input_tokens, output_tokens))
-
-
-def day_start(company: Company, day: date | None = None) -> datetime:
-    """Midnight at the start of `day` (default today) where the company is."""
-    return datetime.combine(day or company_today(company), clock(0), ZoneInfo(company.timezone))
 
 
 def daily_budget_cents(company: Company, settings: Settings) -> int:
@@ -265,7 +258,9 @@ class AiGateway:
             company = await session.get(Company, company_id)
             if company is None:
                 raise ApplicationError(f"no company {company_id}", type="NotFound", non_retryable=True)
-            spent = await spent_since(session, company_id, day_start(company))
+            spent = await spent_since(
+                session, company_id, day_start(company_today(company), company.timezone)
+            )
         providers = [p for p in PROVIDERS if configured(p, self._settings)]
         if not providers:  # no AI in this deployment: nothing to budget, cap or call
             await self._log(request, "fallback", None, "fallback")

@@ -14,6 +14,11 @@ def company_today(company) -> date:
     return company_now(company).date()
 
 
+def day_start(day: date, timezone: str) -> datetime:
+    """Midnight at the start of `day` on the company's clock, as an aware moment."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
+
+
 FOLLOW_UP_TIME = time(9, 30)
 
 

@@ -3,9 +3,13 @@
 import asyncio
 import uuid
 
+from playwright.async_api import expect
 from sqlmodel import select
 
+import api.routes.jobs
 from models.logs import ActionLog, AuditLog
+from tests.browser import signed_in_page
+from workflows.job import JobInput, JobWorkflow
 
 
 async def _job(office, tenant, **extra) -> dict:
@@ -106,3 +110,34 @@ async def test_the_job_page_hears_where_the_day_stands_from_its_workflow(tenant)
 
     other_tech = await tenant.client("tech2")
     assert (await other_tech.get(f"/v1/jobs/{job['id']}/stage")).status_code == 404
+
+
+async def test_cancelling_and_unscheduling_are_the_offices_not_the_technicians(tenant):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant, scheduled_start="2026-12-02T09:00:00-06:00")
+    tech = await tenant.client("tech")
+    for status in ("cancelled", "unscheduled"):
+        refused = await tech.post(f"/v1/jobs/{job['id']}/status", json={"status": status})
+        assert refused.status_code == 403 and "ask the office" in refused.text
+    assert (await tech.get(f"/v1/jobs/{job['id']}")).json()["status"] == "scheduled"
+    cancelled = await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "cancelled"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+async def test_a_stage_no_worker_answers_is_503_and_the_job_page_still_opens(
+    browser, api_url, tenant, temporal_env, monkeypatch
+):
+    office = await tenant.client("manager")
+    job = await _job(office, tenant)  # no time: no workflow yet; start one where no worker listens
+    flow = JobInput(job_id=job["id"], company_id=str(tenant.company_id))
+    await temporal_env.client.start_workflow(
+        JobWorkflow.run, flow, id=f"job-{job['id']}", task_queue=f"nobody-{uuid.uuid4()}"
+    )
+    monkeypatch.setattr(api.routes.jobs, "QUERY_WAIT_SECONDS", 1)
+    answer = await office.get(f"/v1/jobs/{job['id']}/stage")
+    assert answer.status_code == 503 and "did not answer" in answer.json()["detail"]
+
+    page = await signed_in_page(browser, api_url, tenant.users["manager"].email)
+    await page.goto(f"{api_url}/jobs/{job['id']}")
+    await expect(page.locator("[data-stage]")).to_contain_text("did not answer")
+    await page.context.close()

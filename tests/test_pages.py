@@ -1,5 +1,9 @@
 """Signing in, navigation limited to each role, and the API docs in a real browser (Debian's Chromium)."""
 
+import html
+
+import pytest
+
 from tests.browser import screenshot, signed_in_page
 from tests.factories import PASSWORD
 
@@ -66,3 +70,19 @@ async def test_navigation_shows_each_role_only_what_it_may_use(browser, api_url,
     assert {"Team", "Settings"} <= set(links)
     assert (await admin.goto(api_url + "/settings")).status == 200
     await admin.context.close()
+
+
+@pytest.mark.parametrize(
+    ("asked", "kept"),
+    [
+        ("/jobs?status=scheduled", "/jobs?status=scheduled"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("https://evil.example/", "/"),
+    ],
+)
+async def test_sign_in_returns_only_to_a_page_of_this_site(http, asked, kept):
+    page = await http.get("/login", params={"next": asked})
+    assert page.status_code == 200
+    assert f'data-next="{html.escape(kept)}"' in page.text

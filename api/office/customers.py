@@ -1,16 +1,14 @@
 """Customers: the searchable list, the create/edit form and everything about one customer on one page."""
 
 import uuid
-from collections.abc import Iterable
 
 from fastapi import APIRouter, Request
-from sqlmodel import or_, select
+from sqlmodel import or_
 
 from api.crud import PageParams
 from api.deps import SessionDep
 from api.office.nav import OFFICE
 from api.office.pages import PageUser, allow, render
-from api.principal import Principal
 from api.routes.customers import list_customers
 from api.routes.invoices import list_invoices
 from api.routes.jobs import list_jobs
@@ -23,19 +21,6 @@ router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
 HISTORY_ROWS = 20  # per section of a customer's page: the latest ones
-
-
-async def customer_names(session, principal: Principal, ids: Iterable[uuid.UUID | None]) -> dict:
-    """Names for the customers a list mentions, in one query."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await session.exec(
-        select(Customer.id, Customer.name).where(
-            owned(Customer, principal).whereclause, Customer.id.in_(wanted)
-        )
-    )
-    return dict(rows.all())
 
 
 def messages_with(customer: Customer):

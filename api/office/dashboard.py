@@ -7,12 +7,10 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func
 from sqlmodel import select
 
-from activities.ai import day_start
 from api.crud import PageParams
 from api.deps import SessionDep
-from api.office.customers import customer_names
 from api.office.nav import OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.principal import Principal
 from api.routes.logs import list_actions
 from api.routes.quotes import list_quotes
@@ -26,7 +24,7 @@ from models.jobs import Job
 from models.logs import ActionLog
 from models.notifications import Notification
 from models.quotes import Quote
-from models.time import company_today
+from models.time import company_today, day_start
 
 router = APIRouter(include_in_schema=False)
 
@@ -100,8 +98,8 @@ async def todays_jobs(session, principal: Principal, company: Company, today: da
         .join(Customer, Customer.id == Job.customer_id)
         .where(
             owned(Job, principal).whereclause,
-            Job.scheduled_start >= day_start(company, today),
-            Job.scheduled_start < day_start(company, today + timedelta(days=1)),
+            Job.scheduled_start >= day_start(today, company.timezone),
+            Job.scheduled_start < day_start(today + timedelta(days=1), company.timezone),
             Job.status != JobStatus.cancelled,
         )
         .order_by(Job.scheduled_start, Job.id)
@@ -113,7 +111,7 @@ async def impact(session, principal: Principal, company: Company, today: date) -
     """What was done on the company's behalf since Monday, and what waits for this person."""
     this_week = (
         owned(ActionLog, principal).whereclause,
-        ActionLog.created_at >= day_start(company, week_start(today)),
+        ActionLog.created_at >= day_start(week_start(today), company.timezone),
     )
     sent = ActionLog.outcome.in_(DONE)
     counts = await session.exec(
@@ -157,7 +155,9 @@ async def dashboard(request: Request, principal: PageUser, session: SessionDep):
         jobs=await todays_jobs(session, principal, company, today),
         open_quotes=open_quotes,
         open_quotes_total=open_total.one(),
-        quote_names=await customer_names(session, principal, (q.customer_id for q in open_quotes.data)),
+        quote_names=await names_by_id(
+            session, principal, Customer, (q.customer_id for q in open_quotes.data)
+        ),
         impact=await impact(session, principal, company, today),
         **await feed_context(session, principal),
     )

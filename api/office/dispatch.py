@@ -9,16 +9,16 @@ from datetime import date, datetime, timedelta
 from fastapi import APIRouter, Request, Response
 
 from api.deps import SessionDep
-from api.office.jobs import day_start, every_job, names_by_id, technicians
+from api.office.jobs import every_job, technicians
 from api.office.nav import OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.principal import Principal
 from api.rendering import templates
 from api.routes.jobs import get_job
 from models.company import Company, User
 from models.customers import Customer
 from models.enums import JobStatus
-from models.time import company_today
+from models.time import company_today, day_start
 
 router = APIRouter(include_in_schema=False)
 

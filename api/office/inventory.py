@@ -10,9 +10,8 @@ from sqlmodel import col, select
 
 from api.crud import PageParams
 from api.deps import SessionDep
-from api.office.jobs import names_by_id
 from api.office.nav import OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.principal import Principal
 from api.routes.inventory import get_inventory_item, get_supplier, list_inventory, list_suppliers
 from api.routes.purchase_orders import get_purchase_order, list_purchase_orders

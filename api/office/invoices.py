@@ -9,9 +9,8 @@ from sqlmodel import select
 
 from api.crud import PageParams
 from api.deps import SessionDep
-from api.office.jobs import names_by_id
 from api.office.nav import OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.routes.invoices import get_invoice, list_invoices, list_payments
 from models.company import Company, User
 from models.customers import Customer

@@ -3,19 +3,17 @@ job's detail with the moves its state machine allows, reschedule, reassign, line
 messages. Reads go through the jobs API's own functions, so the pages and the API share one rule set."""
 
 import uuid
-from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, HTTPException, Request
-from sqlmodel import col, select
+from sqlmodel import col
 
 from api.crud import PageParams
 from api.deps import SessionDep
 from api.office.nav import EVERYONE, OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.principal import Principal
-from api.routes.jobs import Sort, get_job, job_stage, list_jobs
+from api.routes.jobs import FIELD_MOVES, Sort, get_job, job_stage, list_jobs
 from api.routes.parts import list_parts
 from api.tenancy import get_owned, owned
 from api.workflow_links import workflow_id
@@ -25,6 +23,7 @@ from models.enums import JobStatus, Role
 from models.inventory import InventoryItem
 from models.logs import MessageLog
 from models.states import JOB_TRANSITIONS
+from models.time import day_start
 
 router = APIRouter(include_in_schema=False)
 
@@ -52,28 +51,10 @@ SORT_LABELS = {
 }
 
 
-async def names_by_id(session, principal: Principal, model, ids: Iterable) -> dict[uuid.UUID, str]:
-    """Names of the company's customers or team members, for the rows a page shows."""
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    rows = await session.exec(
-        select(model.id, model.name).where(
-            model.company_id == principal.company_id, col(model.id).in_(wanted)
-        )
-    )
-    return dict(rows.all())
-
-
 async def technicians(session, principal: Principal) -> list[User]:
     """Active technicians by name: the people jobs are assigned to."""
     stmt = owned(User, principal).where(User.role == Role.technician, User.active).order_by(User.name)
     return list((await session.exec(stmt)).all())
-
-
-def day_start(day: date, timezone: str) -> datetime:
-    """Midnight of `day` on the company's clock, as an aware moment."""
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(timezone))
 
 
 async def every_job(session, principal: Principal, **filters) -> list:
@@ -172,15 +153,16 @@ async def day_stage(request: Request, job_id: uuid.UUID, principal, session) -> 
     its next reminder goes."""
     try:
         stage = await job_stage(job_id, principal, session, request.app.state.temporal)
-    except HTTPException as refused:
-        return refused.detail, None
+    except HTTPException as unanswered:  # the page still shows the job, with why its day is unknown
+        return unanswered.detail, None
     next_at = stage.next_reminder_at
     return stage.description, datetime.fromisoformat(next_at) if next_at else None
 
 
-def next_moves(status: JobStatus) -> list[tuple[JobStatus, str]]:
-    """The status buttons for a job in `status`, with their labels: what its state machine allows next."""
-    allowed = JOB_TRANSITIONS[status]
+def next_moves(status: JobStatus, role: Role) -> list[tuple[JobStatus, str]]:
+    """The status buttons for a job in `status`, with their labels: what its state machine allows next,
+    and for a technician only the moves of their day (the API refuses them the rest)."""
+    allowed = JOB_TRANSITIONS[status] & (FIELD_MOVES if role == Role.technician else set(JobStatus))
     moves = [(target, label) for target, label in MOVES.items() if target in allowed]
     if status == JobStatus.unscheduled:
         # Scheduling needs a time: the schedule form does it, with the time.
@@ -223,7 +205,7 @@ async def job_page(request: Request, job_id: uuid.UUID, principal: PageUser, ses
         timezone=company.timezone,
         customer=customer,
         technician=technician,
-        moves=next_moves(job.status),
+        moves=next_moves(job.status, principal.role),
         confirm=CONFIRM,
         editable=editable,
         team=await technicians(session, principal) if editable else [],

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Request
 
 from api.crud import PageParams, fetch_page
 from api.deps import SessionDep
-from api.office.customers import customer_names, messages_with
+from api.office.customers import messages_with
 from api.office.nav import OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.tenancy import get_owned, owned
 from models.customers import Customer
 from models.enums import Channel, MessageStatus
@@ -47,7 +47,7 @@ async def messages_page(
         "office/messages.html",
         messages=rows,
         count=count,
-        names=await customer_names(session, principal, (m.customer_id for m in rows)),
+        names=await names_by_id(session, principal, Customer, (m.customer_id for m in rows)),
         channel=channel,
         status=status,
         customer=about,

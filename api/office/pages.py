@@ -1,10 +1,13 @@
 """What every office page needs: the signed-in team member, their company and one way to render."""
 
+import uuid
+from collections.abc import Iterable
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
+from sqlmodel import col, select
 
 from activities.ai import breaker_states, overall_status
 from api.deps import SESSION_COOKIE, SessionDep, principal_from_cookie
@@ -43,6 +46,19 @@ def allow(principal: Principal, *roles: Role) -> None:
     """A page another role may not see answers 404, as the API does for what isn't yours."""
     if principal.role not in roles:
         raise HTTPException(404, "Not found")
+
+
+async def names_by_id(session, principal: Principal, model, ids: Iterable) -> dict[uuid.UUID, str]:
+    """Names of the company's customers or team members, for the rows a page shows."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.exec(
+        select(model.id, model.name).where(
+            model.company_id == principal.company_id, col(model.id).in_(wanted)
+        )
+    )
+    return dict(rows.all())
 
 
 async def render(request: Request, session, principal: Principal, template: str, **context):

@@ -9,9 +9,8 @@ from sqlmodel import select
 
 from api.crud import PageParams
 from api.deps import SessionDep
-from api.office.customers import customer_names
 from api.office.nav import OFFICE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from api.principal import Principal
 from api.routes.customers import list_customers
 from api.routes.quotes import get_quote, list_quotes
@@ -57,7 +56,7 @@ async def quotes_page(
         "office/quotes.html",
         quotes=found.data,
         count=found.count,
-        names=await customer_names(session, principal, (q.customer_id for q in found.data)),
+        names=await names_by_id(session, principal, Customer, (q.customer_id for q in found.data)),
         status=status,
         statuses=list(QuoteStatus),
         counts=counts,

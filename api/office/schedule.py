@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 
 from api.deps import SessionDep
-from api.office.jobs import day_start, every_job, names_by_id, technicians
+from api.office.jobs import every_job, technicians
 from api.office.nav import EVERYONE
-from api.office.pages import PageUser, allow, render
+from api.office.pages import PageUser, allow, names_by_id, render
 from models.company import Company, User
 from models.customers import Customer
 from models.enums import JobStatus, Role
-from models.time import company_today
+from models.time import company_today, day_start
 
 router = APIRouter(include_in_schema=False)
 

@@ -6,11 +6,12 @@ from fastapi import APIRouter
 from sqlalchemy import func
 from sqlmodel import select
 
-from activities.ai import PROVIDERS, breaker_states, daily_budget_cents, day_start, overall_status
+from activities.ai import PROVIDERS, breaker_states, daily_budget_cents, overall_status
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep
 from api.tenancy import owned
 from models.company import Company
 from models.logs import AiCallLog
+from models.time import company_today, day_start
 
 router = APIRouter(prefix="/ai", tags=["ai"])
 
@@ -32,8 +33,9 @@ async def ai_costs(principal: OfficeStaff, session: SessionDep, settings: Settin
     (budget, concurrency cap) and answered by fallback today, the last 7 days by feature and by provider
     and model, and the breakers. Days are the company's local days."""
     company = await session.get(Company, principal.company_id)
-    today_start = day_start(company)
-    week_start = day_start(company, today_start.date() - timedelta(days=ROLLUP_DAYS - 1))
+    today = company_today(company)
+    today_start = day_start(today, company.timezone)
+    week_start = day_start(today - timedelta(days=ROLLUP_DAYS - 1), company.timezone)
     mine = owned(AiCallLog, principal).whereclause  # the one tenancy scope, for aggregate queries
     provider_call = AiCallLog.provider.in_(PROVIDERS)
     calls = func.count().filter(provider_call)

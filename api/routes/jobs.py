@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.events import publish
@@ -27,6 +28,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 DEFAULT_DURATION = timedelta(hours=1)
 QUERY_WAIT_SECONDS = 5
+# The moves of a technician's day; the rest (cancel, unschedule, reschedule) belong to the office.
+FIELD_MOVES = {JobStatus.on_the_way, JobStatus.in_progress, JobStatus.completed}
+NO_WORKFLOW_YET = "no workflow yet: it starts when the job gets a time or a change"
 Sort = Literal["scheduled_start", "-scheduled_start", "title", "status", "created_at", "-created_at"]
 SORTS = {
     "scheduled_start": (Job.scheduled_start.asc().nulls_last(),),
@@ -135,14 +139,15 @@ async def job_stage(job_id: uuid.UUID, principal: CurrentPrincipal, session: Ses
     handle = client.get_workflow_handle(workflow_id("job", job.id))
     try:
         return await asyncio.wait_for(handle.query(JobWorkflow.stage), QUERY_WAIT_SECONDS)
-    except TimeoutError:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the job's workflow did not answer (is the worker running?)"
-        ) from None
     except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise
-    return JobStage(job.status.value, "no workflow yet: it starts when the job gets a time or a change")
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return JobStage(job.status.value, NO_WORKFLOW_YET)
+        why = str(error)
+    except WorkflowQueryFailedError as error:
+        why = str(error)
+    except TimeoutError:
+        why = "is the worker running?"
+    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the job's workflow did not answer ({why})")
 
 
 @router.patch("/{job_id}", response_model=JobPublic)
@@ -241,8 +246,14 @@ async def change_status(
     client: TemporalDep,
 ):
     """Move a job along (scheduled → on the way → in progress → completed, …) through its workflow;
-    a move the rules forbid answers 409 with what is possible. Technicians move their own jobs."""
+    a move the rules forbid answers 409 with what is possible. Technicians move their own jobs through
+    the day (on the way, in progress, completed); cancelling or unscheduling is the office's (403)."""
     await _get_visible(session, job_id, principal)
+    if principal.role == Role.technician and body.status not in FIELD_MOVES:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "technicians move jobs on the way, in progress and completed; ask the office for the rest",
+        )
     change = JobStatusChange(
         target=body.status.value,
         actor=principal.actor,
