@@ -127,8 +127,10 @@ def anthropic_client(settings: Settings) -> anthropic.Anthropic:
 class QuickBooksEndpoints:
     """Where intuit-oauth and python-quickbooks go: `AuthClient(client_id, client_secret, redirect_uri,
     environment=discovery_url)` (it takes the discovery document's URL), and `api_url_v3` set on the
-    `QuickBooks` client. The local stand-in speaks plain http, which requests-oauthlib refuses unless
-    `OAUTHLIB_INSECURE_TRANSPORT` is set."""
+    `QuickBooks` client. The local stand-in speaks plain http, and NexJob needs nothing for it:
+    intuit-oauth's token calls are plain `requests`, and `QuickBooksApi` gives python-quickbooks a bearer
+    session of its own. Only a `QuickBooks(auth_client=...)` client goes through requests-oauthlib, which
+    refuses http unless `OAUTHLIB_INSECURE_TRANSPORT` is set (the sandbox's own tests build one)."""
 
     client_id: str
     client_secret: str

@@ -7,3 +7,11 @@ RETRYABLE_4XX = {408, 409, 425, 429}
 
 def is_final(status: int | None) -> bool:
     return status is not None and 400 <= status < 500 and status not in RETRYABLE_4XX
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The error at the bottom of a chain: an activity's ApplicationError reaches a caller wrapped
+    (UpdateFailed or WorkflowFailure → ActivityError → ApplicationError)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error

@@ -35,7 +35,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.clients import TIMEOUT_SECONDS
-from activities.errors import is_final
+from activities.errors import is_final, root_cause
 from activities.quickbooks_client import DUPLICATE_NAME, STALE_OBJECT, describe, error_code, request_id
 from activities.quickbooks_fields import (
     CUSTOMER_FIELDS,
@@ -49,9 +49,9 @@ from activities.quickbooks_fields import (
     invoice_fields,
     payment_body,
     payment_method,
+    pulled,
     remote_customer,
     remote_invoice,
-    taken_from,
 )
 from activities.quickbooks_ledger import (
     AUTOMATION,
@@ -95,6 +95,9 @@ class PushRequest:
     entity_id: str
     overwrite: bool = False  # the office chose ours over an edit made in QuickBooks (a conflict's retry)
     ledger_key: str | None = None  # the ledger row the office retries: it is updated, not added to
+    # Who in the office asked for it (an audit actor, "user:<email>"): the office decided, so the automation's
+    # switch is not asked; the action log names them. None: the automation's own push.
+    requested_by: str | None = None
 
 
 @dataclass
@@ -125,6 +128,7 @@ class PushInput:
     step: str  # unique per push; creates carry it in their requestid, so only its own retries repeat it
     key: str  # the ledger row to write: the step's own, or the row the office retries
     overwrite: bool = False
+    requested_by: str | None = None  # PushRequest's
 
 
 @dataclass
@@ -193,9 +197,10 @@ class _Step:
 
     step: str
     key: str
+    requested_by: str | None = None
 
     def part(self, name: str) -> "_Step":
-        return _Step(f"{self.step}/{name}", f"{self.key}/{name}")
+        return _Step(f"{self.step}/{name}", f"{self.key}/{name}", self.requested_by)
 
 
 class _Conflict(Exception):
@@ -217,7 +222,7 @@ class QuickBooksActivities:
     async def push_record(self, request: PushInput) -> PushResult:
         """Make QuickBooks' copy of a customer, or of an invoice and its payments, match ours."""
         link = await self._link(request.company_id)
-        step = _Step(request.step, request.key)
+        step = _Step(request.step, request.key, request.requested_by)
         record_id = uuid.UUID(request.entity_id)
         if request.entity_type == "customer":
             return await self._push_customer(link, record_id, step, request.overwrite)
@@ -292,6 +297,8 @@ class QuickBooksActivities:
             customer = await _mapping(session, link, "customer", invoice.customer_id)
         if mapping is None and (invoice.status == InvoiceStatus.void or not lines):
             return PushResult("skipped")  # nothing to book
+        if invoice.status == InvoiceStatus.void:
+            return await self._void_invoice(link, invoice_id, mapping, step, overwrite)
         row = _row(link, step, "invoice", invoice_id, mapping, overwrite)
         async with self._recording(link, row):
             if customer is None:
@@ -325,6 +332,27 @@ class QuickBooksActivities:
             result = PushResult(row.action, record["Id"])
         await self._push_payments(link, invoice_id, customer_qbo_id, result.qbo_id, step)
         return result
+
+    async def _void_invoice(
+        self, link: Link, invoice_id: uuid.UUID, mapping: QuickBooksMapping, step: _Step, overwrite: bool
+    ) -> PushResult:
+        """Void QuickBooks' copy of an invoice voided here, once: it is kept there with its amounts zeroed,
+        and the payments applied to it there are unlinked. Ours stay on the invoice here; none is sent."""
+        row = _row(link, step, "invoice", invoice_id, mapping, overwrite, action="void")
+        if (mapping.synced or {}).get("voided"):
+            return await self._unchanged(row, mapping)
+
+        async def write(token: str) -> dict:
+            voided = request_id("v", invoice_id, token)
+            return await link.call(link.api.void_invoice, mapping.qbo_id, token, voided)
+
+        def edited(remote: dict) -> bool:
+            return remote_invoice(remote) != mapping.synced
+
+        async with self._recording(link, row):
+            record = await self._update(link, "Invoice", mapping, overwrite, write, edited)
+        await self._pushed(link, row, record, (mapping.synced or {}) | {"voided": True})
+        return PushResult(row.action, record["Id"])
 
     async def _update(
         self, link: Link, entity: str, mapping: QuickBooksMapping, overwrite: bool, write, edited
@@ -361,7 +389,7 @@ class QuickBooksActivities:
             ).all()
         for payment in payments:
             part = step.part(f"payment-{payment.id}")
-            row = LedgerRow(link.company_id, part.key, "payment", payment.id, SyncDirection.push, "create")
+            row = _row(link, part, "payment", payment.id, None, False)
             async with self._recording(link, row):
                 body = payment_body(payment, customer_qbo_id, invoice_qbo_id)
                 record = await link.call(
@@ -389,17 +417,14 @@ class QuickBooksActivities:
 
     @activity.defn
     async def pending_pushes(self, request: PendingRequest) -> list[PushRequest]:
-        """What a full sync pushes: records created since the connection that QuickBooks does not have,
-        records changed here since their last sync, mapped invoices with payments QuickBooks does not have.
-        Those whose last push failed or conflicted wait for the office's retry."""
+        """What a full sync pushes: records QuickBooks does not have (after connecting, the company's whole
+        history, a batch per sync), records changed here since their last sync, mapped invoices with payments
+        QuickBooks does not have.
+        Those whose latest sync failed to push or conflicted wait for the office's retry."""
         company_id = uuid.UUID(request.company_id)
         async with self._sessions() as session:
             connection = await connection_of(session, company_id)
-            waiting = {
-                entity_id
-                for direction, entity_id, _ in await unresolved(session, company_id)
-                if direction == "push"
-            }
+            waiting = {entry.entity_id for entry in await unresolved(session, company_id)}
             maps = {
                 (m.entity_type, m.entity_id): m
                 for m in (
@@ -416,12 +441,7 @@ class QuickBooksActivities:
                 for customer in (
                     await session.exec(select(Customer).where(Customer.company_id == company_id))
                 ).all()
-                if _pending(
-                    maps.get(("customer", customer.id)),
-                    customer.created_at,
-                    connection,
-                    customer_fields(customer),
-                )
+                if _pending(maps.get(("customer", customer.id)), customer_fields(customer))
             ]
             pending += await _pending_invoices(session, connection, maps)
         return [push for push in pending if uuid.UUID(push.entity_id) not in waiting][: request.limit]
@@ -450,9 +470,8 @@ class QuickBooksActivities:
             if mapping is None:
                 if not remote["active"]:
                     return None  # put away in QuickBooks: not news here
-                customer = Customer(
-                    company_id=link.company_id, name=remote["display_name"], **taken_from(remote, {})
-                )
+                pull = pulled(remote, {}, {})
+                customer = Customer(company_id=link.company_id, name=remote["display_name"], **pull.taken)
                 session.add(customer)
                 await session.flush()
                 mapping = QuickBooksMapping(
@@ -461,6 +480,7 @@ class QuickBooksActivities:
                     entity_type="customer",
                     entity_id=customer.id,
                     qbo_id=record["Id"],
+                    synced={"name": customer.name},
                 )
                 _audit(session, customer, "create", None, customer_fields(customer))
                 action = "import"
@@ -471,24 +491,25 @@ class QuickBooksActivities:
                 if customer is None:
                     return None  # deleted here since; QuickBooks keeps its own
                 before = customer_fields(customer)
-                changes = {k: v for k, v in taken_from(remote, before).items() if before[k] != v}
+                pull = pulled(remote, before, mapping.synced or {})
+                changes = {k: v for k, v in pull.taken.items() if before[k] != v}
                 for name, value in changes.items():
                     setattr(customer, name, value)
                 session.add(customer)
                 if changes:
                     _audit(session, customer, "update", {k: before[k] for k in changes}, changes)
                 action = "refresh" if changes else None
-            # Ours now equal QuickBooks' where we took them: nothing to push back. Where we could not take
-            # them (a phone that is no phone), ours stand, and QuickBooks' differing shows as its edit.
-            mine = customer_fields(customer)
-            mapping.synced = (
-                (mapping.synced or {})
-                | remote
-                | {"name": mine["name"]}
-                | {name: mine[name] for name in ("email", "phone", "address", "city")}
-            )
-            mapping.sync_token, mapping.pulled_at = record["SyncToken"], utcnow()
+            # What was taken, both sides now hold. A clash keeps the SyncToken we had: a push of ours meets
+            # the Stale Object Error and the clash, until the office chooses.
+            shown = {name: remote[name] for name in ("display_name", "active")}
+            mapping.synced = (mapping.synced or {}) | shown | pull.taken
+            if not pull.clashes:
+                mapping.sync_token = record["SyncToken"]
+            mapping.pulled_at = utcnow()
             session.add(mapping)
+            if pull.clashes:
+                await self._clash(session, link, record, customer.id, pull.clashes)
+                return "conflict"
             if action:
                 row = LedgerRow(
                     link.company_id,
@@ -501,6 +522,24 @@ class QuickBooksActivities:
                 )
                 await write_ledger(session, row, SyncStatus.ok)
         return action
+
+    async def _clash(self, session: AsyncSession, link: Link, record: dict, customer_id, clashes) -> None:
+        """A conflict for the office: QuickBooks' edit of fields we changed too and have not pushed yet.
+        Keyed by QuickBooks' version, so reading it again (the pulls overlap) adds no row."""
+        row = LedgerRow(
+            link.company_id,
+            f"{workflow_id(link.company_id)}/pull/customer-{record['Id']}-{record['SyncToken']}",
+            "customer",
+            customer_id,
+            SyncDirection.pull,
+            "refresh",
+            record["Id"],
+        )
+        why = (
+            f"{', '.join(clashes)} changed here and in QuickBooks since the last sync: ours kept "
+            "(Overwrite QuickBooks sends ours; edit ours to keep theirs)"
+        )
+        await write_ledger(session, row, SyncStatus.conflict, why)
 
     @activity.defn
     async def pull_payments(self, request: PullInput) -> PullResult:
@@ -570,7 +609,7 @@ class QuickBooksActivities:
                 InvoiceWorkflow.record_provider_payment, paid, start_workflow_operation=start, id=update_id
             )
         except WorkflowUpdateFailedError as failed:
-            refusal = _root_cause(failed)
+            refusal = root_cause(failed)
             if not (
                 isinstance(refusal, ApplicationError) and refusal.type in (INVALID_TRANSITION, NOT_FOUND)
             ):
@@ -716,14 +755,27 @@ async def _named(ours: dict, customer_id: uuid.UUID, changed: set[str], write) -
     raise AssertionError("unreachable: the last name's failure is raised")
 
 
-def _row(link: Link, step: _Step, entity_type: str, entity_id, mapping, overwrite: bool) -> LedgerRow:
-    action = "create" if mapping is None else "overwrite" if overwrite else "update"
-    return LedgerRow(link.company_id, step.key, entity_type, entity_id, SyncDirection.push, action)
+def _row(
+    link: Link, step: _Step, entity_type: str, entity_id, mapping, overwrite: bool, action: str | None = None
+) -> LedgerRow:
+    action = action or ("create" if mapping is None else "overwrite" if overwrite else "update")
+    return LedgerRow(
+        link.company_id,
+        step.key,
+        entity_type,
+        entity_id,
+        SyncDirection.push,
+        action,
+        step=step.step,
+        requested_by=step.requested_by,
+    )
 
 
-def _pending(mapping, created_at: datetime, connection: QuickBooksConnection, ours: dict) -> bool:
+def _pending(mapping, ours: dict) -> bool:
+    """Whether a record waits for a push: QuickBooks lacks it (the first full sync after connecting brings
+    the books up to date), or it changed here since its last sync."""
     if mapping is None:
-        return created_at >= connection.connected_at  # older records go when they change or are needed
+        return True
     return any(ours[key] != (mapping.synced or {}).get(key) for key in ours)
 
 
@@ -751,21 +803,17 @@ async def _pending_invoices(
     pending = []
     for invoice in (await session.exec(select(Invoice).where(Invoice.company_id == company_id))).all():
         mapping = maps.get(("invoice", invoice.id))
-        if mapping is None and (invoice.status == InvoiceStatus.void or not lines.get(invoice.id)):
+        if invoice.status == InvoiceStatus.void:
+            if mapping is not None and not (mapping.synced or {}).get("voided"):
+                pending.append(PushRequest("invoice", str(invoice.id)))  # to void there too
+            continue
+        if mapping is None and not lines.get(invoice.id):
             continue
         customer = maps.get(("customer", invoice.customer_id))
         ours = invoice_fields(invoice, lines.get(invoice.id, []), customer.qbo_id if customer else None)
-        if _pending(mapping, invoice.created_at, connection, ours) or (
-            mapping is not None and invoice.id in with_unsent_payments
-        ):
+        if _pending(mapping, ours) or (mapping is not None and invoice.id in with_unsent_payments):
             pending.append(PushRequest("invoice", str(invoice.id)))
     return pending
-
-
-def _root_cause(error: BaseException) -> BaseException:
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    return error
 
 
 async def _owned(session: AsyncSession, model, record_id: uuid.UUID, company_id: uuid.UUID):

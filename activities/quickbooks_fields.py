@@ -10,6 +10,7 @@ price; the invoice's tax goes in as its TotalTax.
 """
 
 import uuid
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -24,10 +25,12 @@ from models.validation import Phone
 CUSTOMER_FIELDS = ("name", "email", "phone", "address", "city", "active")
 # What QuickBooks shows of ours: a conflict is an edit to one of these.
 CUSTOMER_SHOWN = ("display_name", "email", "phone", "address", "city", "active")
+PULLED = ("email", "phone", "address", "city")  # what a pull refreshes on a customer we have
 SERVICES_ITEM = "Services"
 
 _phone = TypeAdapter(Phone)
 _email = TypeAdapter(EmailStr)
+_CHECKED = {"phone": _phone, "email": _email}  # pulled values that must be valid here to be taken
 
 
 def _cents(value) -> int:
@@ -98,17 +101,33 @@ def customer_body(ours: dict, changed: set[str], display_name: str | None) -> di
     return body
 
 
-def taken_from(remote: dict, current: dict) -> dict:
-    """What a pull takes into our customer: email, phone and address. A phone or email that is not
-    usable here (not a phone number, not an address) leaves ours as it is."""
-    taken = {"address": remote["address"], "city": remote["city"]}
-    for name, adapter in (("phone", _phone), ("email", _email)):
-        value = _usable(adapter, remote[name])
-        if value is not None or remote[name] is None:
-            taken[name] = value
-        elif name in current:
-            taken[name] = current[name]
-    return taken
+@dataclass
+class Pulled:
+    """What a pull makes of a QuickBooks customer's email, phone and address."""
+
+    taken: dict  # QuickBooks' values to set on ours: both sides hold them now
+    clashes: list[str]  # changed here and in QuickBooks, to different values: ours kept, the office decides
+
+
+def pulled(remote: dict, ours: dict, synced: dict) -> Pulled:
+    """Each side's change to email, phone and address is told from `synced` (both sides' value at the last
+    sync). A field only QuickBooks changed is taken; one only we changed is kept, for the next push; one
+    changed on both sides to different values is a clash. So an empty field in QuickBooks blanks ours only
+    when it held a value at the last sync (the bookkeeper cleared it). A value unusable here (a phone that
+    is not a phone) leaves ours and `synced` as they are: QuickBooks' differing shows as its edit."""
+    result = Pulled({}, [])
+    for name in PULLED:
+        was, theirs, mine = synced.get(name), remote[name], ours.get(name)
+        adapter = _CHECKED.get(name)
+        value = _usable(adapter, theirs) if adapter else theirs  # in our form (an email's domain lowercased)
+        usable = theirs is None or value is not None
+        if theirs == was or (usable and value == was):
+            continue  # not changed in QuickBooks: ours stands, changed here or not
+        if mine != was and (mine != value or not usable):
+            result.clashes.append(name)
+        elif usable:
+            result.taken[name] = value
+    return result
 
 
 # invoices

@@ -4,7 +4,7 @@ action-log rows of the `quickbooks_sync` automation's pushes."""
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects.postgresql import distinct_on, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -34,6 +34,10 @@ class LedgerRow:
     direction: SyncDirection
     action: str
     qbo_id: str | None = None
+    # A push's own: the step writing the row (its action-log rows are keyed by it, a retry of the row having
+    # a step of its own), and who in the office asked for it when the automation did not.
+    step: str | None = None
+    requested_by: str | None = None
 
 
 async def write_ledger(
@@ -69,6 +73,8 @@ async def settle_retrying(session: AsyncSession, key: str) -> None:
 
 
 async def log_push(session: AsyncSession, row: LedgerRow, outcome: ActionOutcome, reason: str | None) -> None:
+    """The action-log row of a push: the automation's, or the office user's who asked for it."""
+    asked = f"asked for by {row.requested_by}" if row.requested_by else None
     await record_action(
         session,
         ActionRecord(
@@ -78,24 +84,35 @@ async def log_push(session: AsyncSession, row: LedgerRow, outcome: ActionOutcome
             entity_type=row.entity_type,
             entity_id=str(row.entity_id),
             workflow_id=workflow_id(row.company_id),
-            automation_key=AUTOMATION,
-            reason=reason,
-            idempotency_key=f"{row.key}/{outcome.value}",
+            automation_key=None if row.requested_by else AUTOMATION,
+            reason="; ".join(part for part in (reason, asked) if part) or None,
+            idempotency_key=f"{row.step or row.key}/{outcome.value}",
         ),
     )
 
 
-async def unresolved(session: AsyncSession, company_id: uuid.UUID) -> list[tuple[str, uuid.UUID, SyncStatus]]:
-    """(direction, our id, status) of the records whose latest ledger row failed or conflicted."""
+def retryable(entry: QuickBooksLedgerEntry) -> bool:
+    """A failed push or a conflict: the office's retry writes ours to QuickBooks. A refused pull (a payment
+    against an invoice voided here) is shown but waits for nothing: no retry changes QuickBooks' record."""
+    return entry.status == SyncStatus.conflict or (
+        entry.status == SyncStatus.failed and entry.direction == SyncDirection.push
+    )
+
+
+async def unresolved(session: AsyncSession, company_id: uuid.UUID) -> list[QuickBooksLedgerEntry]:
+    """The ledger rows waiting for the office: a record's latest row (either way), when it is retryable. An
+    older row of a record is history: a sync since (a pull that took QuickBooks' edits) supersedes it."""
     ledger = QuickBooksLedgerEntry
     latest = (
-        select(ledger.direction, ledger.entity_type, ledger.entity_id, ledger.status)
+        select(ledger.id, ledger.direction, ledger.status)
         .where(ledger.company_id == company_id)
-        .ext(distinct_on(ledger.direction, ledger.entity_type, ledger.entity_id))
-        .order_by(ledger.direction, ledger.entity_type, ledger.entity_id, col(ledger.updated_at).desc())
+        .ext(distinct_on(ledger.entity_type, ledger.entity_id))
+        .order_by(ledger.entity_type, ledger.entity_id, col(ledger.updated_at).desc())
         .subquery()
     )
-    rows = await session.exec(
-        select(latest.c.direction, latest.c.entity_id, latest.c.status).where(latest.c.status.in_(WAITING))
+    waiting = or_(
+        latest.c.status == SyncStatus.conflict,
+        and_(latest.c.status == SyncStatus.failed, latest.c.direction == SyncDirection.push),
     )
-    return [(direction, entity_id, SyncStatus(status)) for direction, entity_id, status in rows.all()]
+    rows = await session.exec(select(ledger).join(latest, latest.c.id == ledger.id).where(waiting))
+    return list(rows.all())

@@ -14,6 +14,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.errors import root_cause
 from activities.messaging import MESSAGING_ERRORS
 from activities.payments import PAYMENT_ERRORS
 from activities.quotes import INVALID_REQUEST
@@ -72,7 +73,7 @@ async def update_with_start(
             "it may still happen, so check again before repeating it",
         ) from None
     except WorkflowUpdateFailedError as failed:
-        cause = _root_cause(failed)
+        cause = root_cause(failed)
         if isinstance(cause, ApplicationError) and cause.type in CONFLICTS:
             raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
         if isinstance(cause, ApplicationError) and cause.type in UNPROCESSABLE:
@@ -89,13 +90,6 @@ async def update_with_start(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"the workflow service is unavailable ({unreachable}); nothing was changed",
         ) from None
-
-
-def _root_cause(error: BaseException) -> BaseException:
-    # An activity's ApplicationError reaches us wrapped: UpdateFailed → ActivityError → ApplicationError.
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    return error
 
 
 async def geocode_later(client: Client, entity_type: str, row) -> None:

@@ -73,8 +73,8 @@ COMPANY = {
     },
 }
 
-# Switched on in the demo so a quote's journey, a job's day and the parts loop (Workflows 1, 3–6, 9) run;
-# a new company starts with every automation off.
+# Switched on in the demo so a quote's journey, a job's day, the parts loop and (once connected) the
+# QuickBooks sync (Workflows 1, 3–6, 8, 9) run; a new company starts with every automation off.
 DEMO_AUTOMATIONS = (
     "quote_followup",
     "agentic_scheduling",
@@ -90,6 +90,7 @@ DEMO_AUTOMATIONS = (
     "send_review_requests",
     "supplier_reorder",
     "autonomous_parts_ordering",
+    "quickbooks_sync",
 )
 
 # email, name, role, phone, hourly rate, skills, home address, home lat, home lng

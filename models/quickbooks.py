@@ -64,9 +64,10 @@ class QuickBooksMapping(SQLModel, table=True):
     entity_type: str  # customer | invoice | payment
     entity_id: uuid.UUID
     qbo_id: str
-    sync_token: str | None = None  # QuickBooks' version of the record as we last wrote or read it
+    sync_token: str | None = None  # QuickBooks' version as we last wrote or took it (not one that clashed)
     # Our fields as QuickBooks last had them (after our write or our read): what changed on our side,
-    # and whether a QuickBooks edit touched them, are told apart against this.
+    # and whether a QuickBooks edit touched them, are told apart against this. An invoice voided there
+    # by us holds "voided": true.
     synced: dict | None = Field(default=None, sa_type=JSONB)
     pushed_at: datetime | None = timestamp()
     pulled_at: datetime | None = timestamp()
@@ -84,7 +85,7 @@ class QuickBooksLedgerEntry(SQLModel, table=True):
     entity_type: str  # customer | invoice | payment
     entity_id: uuid.UUID = Field(index=True)  # ours
     direction: SyncDirection = Field(sa_type=enum_type(SyncDirection))
-    action: str  # create, update, overwrite, import, refresh, record_payment
+    action: str  # create, update, overwrite, void, unchanged, import, refresh, record_payment
     status: SyncStatus = Field(sa_type=enum_type(SyncStatus))
     error: str | None = None
     qbo_id: str | None = None
@@ -118,8 +119,10 @@ class QuickBooksStatus(SQLModel):
     payments_pulled_at: datetime | None = None
     problem: str | None = None
     automation_enabled: bool  # `quickbooks_sync`: pushes happen only while it is on
-    failed: int  # ledger rows waiting for the office: refused pushes and pulls
-    conflicts: int
+    # Records whose latest ledger row waits for the office's retry. A refused pull is not counted: no retry
+    # changes QuickBooks' record (the ledger still shows it).
+    failed: int  # refused pushes
+    conflicts: int  # edited on both sides
     workflow_id: str
     workflow_url: str
 

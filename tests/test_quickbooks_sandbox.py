@@ -329,6 +329,28 @@ async def test_a_payment_against_an_invoice_lowers_its_balance_and_shows_in_cdc(
     assert too_much.status_code == 400 and too_much.json()["Fault"]["Error"][0]["code"] == "6000"
 
 
+async def test_python_quickbooks_voids_an_invoice_zeroed_with_its_payment_unlinked(
+    endpoints, healthy_sandbox
+):
+    qb = books(await connect(endpoints), endpoints)
+    invoice = await invoice_for(qb, await run(new_customer("Void Val").save, qb=qb), 100.0, 20.0)
+    payment = await run(payment_for(invoice, 40.0).save, qb=qb)
+    invoice = await run(Invoice.get, invoice.Id, qb=qb)  # the payment moved its SyncToken on
+
+    voided = (await run(invoice.void, qb=qb))["Invoice"]  # POST …/invoice?operation=void {Id, SyncToken}
+    assert (voided["Id"], voided["SyncToken"], voided["PrivateNote"]) == (invoice.Id, "2", "Voided")
+    assert (voided["TotalAmt"], voided["Balance"], voided["LinkedTxn"]) == (0, 0, [])
+    assert [line["Amount"] for line in voided["Line"]] == [0, 0, 0]
+    kept = await run(Invoice.get, invoice.Id, qb=qb)
+    assert (kept.DocNumber, kept.TotalAmt) == (invoice.DocNumber, 0)  # still there, worth nothing
+    unlinked = await run(Payment.get, payment.Id, qb=qb)
+    assert (unlinked.Line, unlinked.UnappliedAmt) == ([], 40.0)
+
+    with pytest.raises(QuickbooksException) as stale:  # the SyncToken it was read with is spent
+        await run(invoice.void, qb=qb)
+    assert stale.value.error_code == 5010
+
+
 async def test_the_books_page_lists_records_and_records_a_payment_from_its_form(endpoints, healthy_sandbox):
     auth = await connect(endpoints)
     qb = books(auth, endpoints)

@@ -55,6 +55,10 @@ async def _switch_on(owner) -> None:
     assert (await owner.put("/v1/automations/quickbooks_sync", json={"enabled": True})).status_code == 200
 
 
+async def _switch_off(owner) -> None:
+    assert (await owner.put("/v1/automations/quickbooks_sync", json={"enabled": False})).status_code == 200
+
+
 async def _settled(temporal_env, tenant) -> None:
     """Wait until the company's QuickBooks workflow has nothing left to do."""
     handle = temporal_env.client.get_workflow_handle(f"quickbooks-{tenant.company_id}")
@@ -181,6 +185,27 @@ async def test_customer_invoice_and_payment_are_pushed_once_each(
     [customer] = await _books(sandbox, office, "customer")
     assert customer["PrimaryPhone"]["FreeFormNumber"] == "+15125550199" and customer["SyncToken"] == "1"
     assert (await _ledger(office, entity_id=customer_id))[0]["action"] == "update"
+
+
+async def test_the_first_full_sync_brings_quickbooks_up_to_date_with_what_was_here_before(
+    tenant, healthy_sandbox, temporal_env
+):
+    owner = await tenant.client("owner")
+    customer_id = await _customer(owner, "Grace Hopper", email="grace@example.com")
+    invoice = await _invoice(owner, customer_id, 42_000)
+    assert (await _connect(owner)).status_code == 303
+    await _switch_on(owner)
+    assert (await owner.post("/v1/quickbooks/sync")).status_code == 202
+    await _settled(temporal_env, tenant)
+
+    [customer] = await _books(healthy_sandbox, owner, "customer")
+    assert customer["DisplayName"] == "Grace Hopper"
+    [booked] = await _books(healthy_sandbox, owner, "invoice")
+    assert booked["DocNumber"] == str(invoice["number"]) and booked["CustomerRef"]["value"] == customer["Id"]
+    assert (await owner.post("/v1/quickbooks/sync")).status_code == 202  # a second sync has nothing to add
+    await _settled(temporal_env, tenant)
+    assert len(await _books(healthy_sandbox, owner, "customer")) == 1
+    assert len(await _books(healthy_sandbox, owner, "invoice")) == 1
 
 
 async def test_same_named_customers_stay_two_both_ways(tenant, office, sandbox, temporal_env):
@@ -335,8 +360,8 @@ async def test_refresh_tokens_rotate_and_the_new_one_is_saved_before_use(
     assert connection.access_expires_at > utcnow() + timedelta(minutes=50)
 
 
-async def test_an_edit_in_quickbooks_is_a_conflict_the_office_resolves_by_retry(
-    tenant, office, sandbox, temporal_env
+async def test_an_edit_in_quickbooks_is_a_conflict_the_office_resolves_by_retry_even_with_the_automation_off(
+    tenant, office, sandbox, temporal_env, sessions
 ):
     await _switch_on(office)
     customer_id = await _customer(office, "Conflict Cam", phone="512-555-0111")
@@ -355,6 +380,8 @@ async def test_an_edit_in_quickbooks_is_a_conflict_the_office_resolves_by_retry(
     assert "PrimaryEmailAddr" not in cam
     assert (await office.get("/v1/quickbooks")).json()["conflicts"] == 1
 
+    # The office decides: its retry goes with the automation switched off, logged as the owner's.
+    await _switch_off(office)
     assert (await office.post(f"/v1/quickbooks/ledger/{conflict['id']}/retry")).status_code == 202
     await _settled(temporal_env, tenant)
     [cam] = await _books(sandbox, office, "customer")
@@ -363,8 +390,176 @@ async def test_an_edit_in_quickbooks_is_a_conflict_the_office_resolves_by_retry(
     resolved = next(r for r in await _ledger(office) if r["id"] == conflict["id"])
     assert (resolved["status"], resolved["action"], resolved["error"]) == ("ok", "overwrite", None)
     assert (await office.get("/v1/quickbooks")).json()["conflicts"] == 0
+    async with sessions() as session:
+        logged = (
+            await session.exec(
+                select(ActionLog)
+                .where(ActionLog.entity_id == uuid.UUID(customer_id))
+                .order_by(ActionLog.created_at.desc())
+            )
+        ).first()
+    assert (logged.action, logged.outcome, logged.automation_key) == (
+        "push_customer_to_quickbooks",
+        "sent",
+        None,
+    )
+    assert logged.reason.endswith(f"asked for by user:{tenant.users['owner'].email}")
     refused = await office.post(f"/v1/quickbooks/ledger/{conflict['id']}/retry")
     assert refused.status_code == 409
+
+
+async def test_a_pull_keeps_unpushed_edits_here_and_shows_fields_edited_on_both_sides_as_a_conflict(
+    tenant, office, sandbox, temporal_env
+):
+    await _switch_on(office)
+    customer_id = await _customer(
+        office, "Merge Mia", phone="512-555-0101", address="1 Main St", city="Austin"
+    )
+    await _settled(temporal_env, tenant)
+    [mia] = await _books(sandbox, office, "customer")
+    await _switch_off(office)  # the office's edits stay here, not pushed yet
+    edits = {"email": "mia@example.com", "phone": "512-555-0202"}
+    assert (await office.patch(f"/v1/customers/{customer_id}", json=edits)).status_code == 200
+    # Meanwhile in QuickBooks: the phone too, a new city, the street cleared (the bookkeeper means it).
+    await _bookkeeper(
+        sandbox,
+        office,
+        f"customer/{mia['Id']}",
+        {"PrimaryPhone": {"FreeFormNumber": "512-555-0303"}, "BillAddr": {"City": "Round Rock"}},
+    )
+
+    async def ours() -> tuple:
+        found = (await office.get(f"/v1/customers/{customer_id}")).json()
+        return found["email"], found["phone"], found["address"], found["city"]
+
+    kept = ("mia@example.com", "+15125550202", None, "Round Rock")
+    assert (await office.post("/v1/quickbooks/sync")).status_code == 202  # by hand, the automation off
+    await _settled(temporal_env, tenant)
+    assert await ours() == kept  # an empty email in QuickBooks blanks nothing: it never had one
+    [conflict] = await _ledger(office, status="conflict")
+    assert (conflict["entity_id"], conflict["direction"]) == (customer_id, "pull")
+    assert conflict["error"].startswith("phone changed here and in QuickBooks")
+    assert (await office.get("/v1/quickbooks")).json()["conflicts"] == 1
+    assert f"/v1/quickbooks/ledger/{conflict['id']}/retry" in (await office.get("/settings/quickbooks")).text
+
+    # The hourly sync (automation on) pushes nothing over theirs and takes nothing over ours.
+    await _switch_on(office)
+    await temporal_env.client.execute_workflow(
+        QuickBooksScheduleWorkflow.run, id=f"quickbooks-sync-test-{uuid.uuid4()}", task_queue=TASK_QUEUE
+    )
+    await _settled(temporal_env, tenant)
+    assert await ours() == kept
+    [mia] = await _books(sandbox, office, "customer")
+    assert mia["PrimaryPhone"]["FreeFormNumber"] == "512-555-0303" and "PrimaryEmailAddr" not in mia
+    assert [r["id"] for r in await _ledger(office, status="conflict")] == [conflict["id"]]
+
+    # The office chooses ours: QuickBooks gets our email and phone, and keeps the city it was given.
+    assert (await office.post(f"/v1/quickbooks/ledger/{conflict['id']}/retry")).status_code == 202
+    await _settled(temporal_env, tenant)
+    [mia] = await _books(sandbox, office, "customer")
+    assert mia["PrimaryEmailAddr"]["Address"] == "mia@example.com"
+    assert mia["PrimaryPhone"]["FreeFormNumber"] == "+15125550202"
+    assert mia["BillAddr"] == {"Line1": "", "City": "Round Rock"}
+    assert (await office.get("/v1/quickbooks")).json()["conflicts"] == 0
+
+
+async def test_an_old_conflict_is_not_retried_over_a_newer_sync_of_the_record(
+    tenant, office, sandbox, temporal_env
+):
+    await _switch_on(office)
+    customer_id = await _customer(office, "Stale Stu", phone="512-555-0111")
+    await _settled(temporal_env, tenant)
+    [stu] = await _books(sandbox, office, "customer")
+    await _bookkeeper(
+        sandbox, office, f"customer/{stu['Id']}", {"PrimaryPhone": {"FreeFormNumber": "512-555-0999"}}
+    )
+    await office.patch(f"/v1/customers/{customer_id}", json={"email": "stu@example.com"})
+    await _settled(temporal_env, tenant)
+    [conflict] = await _ledger(office, status="conflict")
+
+    # A pull since took the bookkeeper's phone and kept our email: the conflict is history.
+    assert (await office.post("/v1/quickbooks/pull-customers")).status_code == 202
+    await _settled(temporal_env, tenant)
+    stu_here = (await office.get(f"/v1/customers/{customer_id}")).json()
+    assert (stu_here["phone"], stu_here["email"]) == ("+15125550999", "stu@example.com")
+    assert (await office.get("/v1/quickbooks")).json()["conflicts"] == 0
+    page = await office.get("/settings/quickbooks")
+    assert page.status_code == 200 and f"/v1/quickbooks/ledger/{conflict['id']}/retry" not in page.text
+    refused = await office.post(f"/v1/quickbooks/ledger/{conflict['id']}/retry")
+    assert refused.status_code == 409 and refused.json()["detail"] == "a newer sync of this record exists"
+
+    # Nothing waits for the office now: the next full sync sends our email onto QuickBooks' latest version.
+    assert (await office.post("/v1/quickbooks/sync")).status_code == 202
+    await _settled(temporal_env, tenant)
+    [stu] = await _books(sandbox, office, "customer")
+    assert stu["PrimaryEmailAddr"]["Address"] == "stu@example.com"
+    assert stu["PrimaryPhone"]["FreeFormNumber"] == "512-555-0999"
+
+
+async def test_an_invoice_voided_here_is_voided_in_quickbooks_once_even_when_the_push_is_retried(
+    tenant, office, sandbox, temporal_env, sessions, settings
+):
+    await _switch_on(office)
+    invoice = await _invoice(office, await _customer(office, "Void Vic"), 12_500)
+    await _settled(temporal_env, tenant)
+    await _switch_off(office)  # the void's own push is skipped: this test drives it
+    assert (await office.post(f"/v1/invoices/{invoice['id']}/void")).status_code == 200
+    await _settled(temporal_env, tenant)
+
+    push = PushInput(
+        str(tenant.company_id), "invoice", invoice["id"], step="test/void-1", key=f"test/{uuid.uuid4()}"
+    )
+    sandbox.controls.set("quickbooks", "timeout", times=1, seconds=1.5)
+    with pytest.raises(requests.Timeout):  # the answer was lost; QuickBooks still voids it
+        await ActivityEnvironment().run(
+            QuickBooksActivities(sessions, settings, timeout=0.5).push_record, push
+        )
+    retried = await ActivityEnvironment().run(QuickBooksActivities(sessions, settings).push_record, push)
+    await asyncio.sleep(1.5)  # the held first request finishes on the sandbox
+    assert retried.outcome == "void"
+    [booked] = await _books(sandbox, office, "invoice")
+    assert (booked["TotalAmt"], booked["Balance"], booked["PrivateNote"]) == (0, 0, "Voided")
+    assert booked["SyncToken"] == "1"  # voided once
+    [row] = [r for r in await _ledger(office, entity_id=invoice["id"]) if r["action"] == "void"]
+    assert (row["status"], row["attempts"], row["qbo_id"]) == ("ok", 2, booked["Id"])
+
+    again = PushInput(str(tenant.company_id), "invoice", invoice["id"], step="test/void-2", key="test/void-2")
+    assert (
+        await ActivityEnvironment().run(QuickBooksActivities(sessions, settings).push_record, again)
+    ).outcome == ("unchanged")
+    assert (await _books(sandbox, office, "invoice"))[0]["SyncToken"] == "1"
+
+
+async def test_a_payment_refused_here_waits_for_nobody_and_the_void_reaches_quickbooks_later(
+    tenant, office, sandbox, temporal_env
+):
+    await _switch_on(office)
+    invoice = await _invoice(office, await _customer(office, "Refused Rory"), 8_000)
+    await office.post(f"/v1/invoices/{invoice['id']}/mark-sent")
+    await _settled(temporal_env, tenant)
+    await _switch_off(office)
+    assert (await office.post(f"/v1/invoices/{invoice['id']}/void")).status_code == 200
+    await _settled(temporal_env, tenant)
+    [booked] = await _books(sandbox, office, "invoice")
+    await _bookkeeper(sandbox, office, f"invoice/{booked['Id']}/payment", {})  # before the void got there
+
+    assert (await office.post("/v1/quickbooks/pull-payments")).status_code == 202
+    await _settled(temporal_env, tenant)
+    [refused] = await _ledger(office, status="failed")
+    assert refused["direction"] == "pull" and "void" in refused["error"]
+    assert (await office.get("/v1/quickbooks")).json()["failed"] == 0  # nothing the office can retry
+    assert (await office.post(f"/v1/quickbooks/ledger/{refused['id']}/retry")).status_code == 409
+    assert (await office.get(f"/v1/invoices/{invoice['id']}")).json()["status"] == "void"
+
+    # Switched on, the next full sync voids QuickBooks' copy too, which unlinks the payment there.
+    await _switch_on(office)
+    assert (await office.post("/v1/quickbooks/sync")).status_code == 202
+    await _settled(temporal_env, tenant)
+    [booked] = await _books(sandbox, office, "invoice")
+    assert (booked["TotalAmt"], booked["PrivateNote"], booked["LinkedTxn"]) == (0, "Voided", [])
+    [payment] = await _books(sandbox, office, "payment")
+    assert payment["Line"] == [] and payment["UnappliedAmt"] == payment["TotalAmt"]
+    assert (await office.get(f"/v1/invoices/{invoice['id']}/payments")).json() == []
 
 
 async def test_an_invoice_whose_token_moved_only_with_a_payment_is_updated_without_conflict(

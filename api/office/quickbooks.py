@@ -1,9 +1,11 @@
 """Settings → QuickBooks (owners and admins): connect, pull or sync by hand, and the sync ledger with a
-retry for what failed or clashed. The work itself happens in the company's `quickbooks-{id}` workflow."""
+retry on each record whose latest sync failed to push or clashed. The work itself happens in the company's
+`quickbooks-{id}` workflow."""
 
 from fastapi import APIRouter, Request
 
 from activities.clients import quickbooks_available
+from activities.quickbooks_ledger import unresolved
 from api.crud import PageParams
 from api.deps import SessionDep
 from api.office.nav import OWNER_ADMIN
@@ -30,6 +32,8 @@ async def quickbooks_page(
     allow(principal, *OWNER_ADMIN)
     settings = request.app.state.settings
     entries = await ledger(principal, session, PageParams(limit=LEDGER_ROWS), status=status)
+    # The retry goes on a record's latest row only: an older one was superseded by a sync since.
+    retryable = {entry.id for entry in await unresolved(session, principal.company_id)}
     return await render(
         request,
         session,
@@ -38,6 +42,7 @@ async def quickbooks_page(
         quickbooks=await quickbooks_status(principal, session, settings),
         available=quickbooks_available(settings),
         entries=entries.data,
+        retryable=retryable,
         count=entries.count,
         shown_status=status,
         statuses=list(SyncStatus),

@@ -26,7 +26,7 @@ from activities.quickbooks_client import (
     store_tokens,
     token_cipher,
 )
-from activities.quickbooks_ledger import AUTOMATION, unresolved, workflow_id
+from activities.quickbooks_ledger import AUTOMATION, retryable, unresolved, workflow_id
 from api.crud import Page, PageDep, fetch_page
 from api.deps import OfficeStaff, OwnerOrAdmin, SessionDep, SettingsDep, TemporalDep
 from api.office.pages import PageUser
@@ -76,10 +76,11 @@ def _state_signer(settings) -> URLSafeTimedSerializer:
 @router.get("", response_model=QuickBooksStatus)
 async def quickbooks_status(principal: OfficeStaff, session: SessionDep, settings: SettingsDep):
     """The connection (which QuickBooks company, since when), the last sync and pulls, and how many
-    records wait for the office (a failed push or pull, a conflict)."""
+    records wait for the office's retry: a failed push, a conflict. A pull refused here (a payment against
+    an invoice voided here) shows in the ledger but waits for nothing: no retry would change it."""
     connection = await session.get(QuickBooksConnection, principal.company_id)
     automation = await session.get(AutomationSetting, (principal.company_id, AUTOMATION))
-    waiting = [found for _, _, found in await unresolved(session, principal.company_id)]
+    waiting = [entry.status for entry in await unresolved(session, principal.company_id)]
     flow = workflow_id(principal.company_id)
     return QuickBooksStatus(
         connected=connection is not None,
@@ -226,21 +227,31 @@ async def retry_entry(
     settings: SettingsDep,
     client: TemporalDep,
 ):
-    """Push a failed or conflicting record again. For a conflict this writes ours over QuickBooks' copy,
-    edited there since our last sync: the office has decided. 409 for a row with nothing to retry."""
+    """Push a record whose latest sync failed to push or conflicted, whether `quickbooks_sync` is on or not
+    (the office decides; the action log names who asked). For a conflict this writes ours over QuickBooks'
+    copy, edited there since our last sync. 409 for a row with nothing to retry, or one a later sync of the
+    record superseded (retrying it could overwrite QuickBooks' edits taken since)."""
     entry = await get_owned(session, QuickBooksLedgerEntry, entry_id, principal)
-    if entry.direction != SyncDirection.push or entry.status not in (SyncStatus.failed, SyncStatus.conflict):
+    if not retryable(entry):
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            f"only a failed or conflicting push can be retried; this is a {entry.status} {entry.direction}",
+            f"only a failed push or a conflict can be retried; this is a {entry.status} {entry.direction}",
         )
+    if entry.id not in {waiting.id for waiting in await unresolved(session, principal.company_id)}:
+        raise HTTPException(status.HTTP_409_CONFLICT, "a newer sync of this record exists")
+    asked = principal.actor
     if entry.entity_type == "payment":
         # A payment goes with its invoice: pushing the invoice sends the payments QuickBooks lacks.
         payment = await session.get(Payment, entry.entity_id)
-        push = PushRequest("invoice", str(payment.invoice_id))
+        push = PushRequest("invoice", str(payment.invoice_id), requested_by=asked)
     else:
-        overwrite = entry.status == SyncStatus.conflict
-        push = PushRequest(entry.entity_type, str(entry.entity_id), overwrite=overwrite, ledger_key=entry.key)
+        push = PushRequest(
+            entry.entity_type,
+            str(entry.entity_id),
+            overwrite=entry.status == SyncStatus.conflict,
+            ledger_key=entry.key,
+            requested_by=asked,
+        )
     return await _queue(session, settings, client, principal, "push", push, signal="push")
 
 

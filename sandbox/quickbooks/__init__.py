@@ -5,7 +5,8 @@ by intuit-oauth and python-quickbooks unchanged.
   to intuit-oauth's `AuthClient` as `environment`), a consent page, codes, rotating refresh tokens,
   hour-long access tokens, revocation, userinfo and id tokens.
 - API under `{sandbox}/quickbooks/v3` (python-quickbooks' `api_url_v3`): `/company/{realm}/customer`, `item`,
-  `invoice`, `payment` (create, read, full and sparse update with SyncToken), `/query`, `/cdc`.
+  `invoice`, `payment` (create, read, full and sparse update with SyncToken; an invoice's `?operation=void`),
+  `/query`, `/cdc`.
   A write with a `requestid` already seen in that company answers what the first one got and does nothing.
   Refusals come as QuickBooks' Faults: 5010 stale SyncToken, 6240 duplicate name, 610 not found, 2020
   missing, 2500 bad reference, 6000 business rule, 4000 query syntax; 401 / 403 from the gateway for a bad

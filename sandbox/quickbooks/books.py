@@ -21,6 +21,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from sandbox.quickbooks.rules import voided
 from sandbox.quickbooks.service import QuickBooksSandbox
 from sandbox.quickbooks.store import ENTITIES, Company
 from sandbox.quickbooks.wire import Fault, amount, business_rule, money
@@ -155,7 +156,7 @@ def _company_html(company: Company) -> str:
             )
         invoices.append(
             [
-                text(invoice["DocNumber"]),
+                text(invoice["DocNumber"]) + (" (voided)" if voided(invoice) else ""),
                 text(invoice["CustomerRef"].get("name")),
                 f"${invoice['TotalAmt']:,.2f}",
                 f"${invoice['Balance']:,.2f}",

@@ -26,17 +26,24 @@ def answer(content: dict) -> dict:
 
 
 def write(company: Company, path: str, params, body: bytes) -> dict:
-    """Create, or update when the body has an Id: python-quickbooks' `save`."""
+    """Create, or update when the body has an Id: python-quickbooks' `save`; or an invoice's void
+    (`?operation=void`: python-quickbooks' `Invoice.void`)."""
     entity = entity_named(path)
-    if "operation" in params:  # delete, void: not kept by the sandbox
-        raise unsupported(f"{params['operation']} of {entity}")
+    operation = params.get("operation")
+    if operation is not None and (entity, operation) != ("Invoice", "void"):  # delete, other voids
+        raise unsupported(f"{operation} of {entity}")
     try:
         sent = json.loads(body or b"{}")
     except ValueError as bad:
         raise Fault("2010", "Request has invalid or unsupported property", f"Invalid JSON: {bad}") from None
     if not isinstance(sent, dict):
         raise Fault("2010", "Request has invalid or unsupported property", "The body must be a JSON object")
-    record = company.create(entity, sent) if blank(sent.get("Id")) else company.update(entity, sent)
+    if operation == "void":
+        record = company.void_invoice(sent)
+    elif blank(sent.get("Id")):
+        record = company.create(entity, sent)
+    else:
+        record = company.update(entity, sent)
     return answer({entity: company.shown(entity, record)})
 
 

@@ -6,6 +6,8 @@
 - Invoice: an active customer and at least one line; TotalAmt (lines, less discounts, plus TxnTaxDetail's
   TotalTax) and Balance are QuickBooks' to compute, a SubTotalLine is appended, DocNumber is numbered
   from 1001 when not sent, DueDate is Net 30.
+- Invoice void: the invoice stays, its amounts, quantities and tax zeroed, "Voided" put before its
+  PrivateNote; payments applied to it are unlinked, their money left unapplied.
 - Payment: a customer and TotalAmt; each line applies its Amount to the one invoice in its LinkedTxn (of
   the same customer, at most its balance). The invoice's Balance drops, it lists the payment in its
   LinkedTxn and gets a new SyncToken, as in QuickBooks.
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 NAME_PARTS = ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")
 ITEM_TYPES = ("Service", "NonInventory")
 USD = {"value": "USD", "name": "United States Dollar"}
+VOIDED = "Voided"  # what QuickBooks puts before a voided invoice's PrivateNote
 
 
 def prepare(company: "Company", entity: str, record: dict, current: dict | None) -> None:
@@ -46,6 +49,34 @@ def after_write(company: "Company", entity: str, record: dict, previous: dict | 
     if entity == "Payment":
         for invoice_id in _invoices_paid_by(previous) | _invoices_paid_by(record):
             _settle(company, invoice_id)
+
+
+def void_invoice(company: "Company", invoice: dict) -> None:
+    for payment in company.records["Payment"].values():
+        lines = payment.get("Line") or []
+        kept = [line for line in lines if line["LinkedTxn"][0]["TxnId"] != invoice["Id"]]
+        if len(kept) != len(lines):
+            applied = sum((amount(line["Amount"]) for line in kept), Decimal(0))
+            payment |= {"Line": kept, "UnappliedAmt": money(amount(payment["TotalAmt"]) - applied)}
+            company.touch("Payment", payment)
+    for line in invoice["Line"]:
+        line["Amount"] = 0.0
+        if "SalesItemLineDetail" in line:
+            line["SalesItemLineDetail"] |= {"Qty": 0, "UnitPrice": 0.0}
+    note = str(invoice.get("PrivateNote") or "").strip()
+    if not voided(invoice):
+        note = f"{VOIDED} {note}".strip()
+    invoice |= {
+        "TotalAmt": 0.0,
+        "Balance": 0.0,
+        "TxnTaxDetail": {"TotalTax": 0.0},
+        "LinkedTxn": [],
+        "PrivateNote": note,
+    }
+
+
+def voided(invoice: dict) -> bool:
+    return str(invoice.get("PrivateNote") or "").startswith(VOIDED)
 
 
 def customer_balance(company: "Company", customer_id: str) -> float:

@@ -89,16 +89,7 @@ class Company:
         return record
 
     def update(self, entity: str, body: dict) -> dict:
-        current = self.get(entity, body.get("Id"))
-        if blank(body.get("SyncToken")):
-            raise required("SyncToken")
-        if str(body["SyncToken"]) != current["SyncToken"]:
-            raise Fault(
-                "5010",
-                "Stale Object Error",
-                f"Stale Object Error : You and {BOOKKEEPER_NAME} were working on this at the same time. "
-                f"{BOOKKEEPER_NAME} finished before you did, so your work was not saved.",
-            )
+        current = self.latest(entity, body)
         sent = {k: v for k, v in copy.deepcopy(body).items() if k not in SYSTEM_FIELDS}
         if body.get("sparse") in (True, "true"):
             record = copy.deepcopy(current) | sent
@@ -109,6 +100,27 @@ class Company:
         self.touch(entity, record)
         rules.after_write(self, entity, record, current)
         return record
+
+    def latest(self, entity: str, body: dict) -> dict:
+        """The record `body` names, when it carries its current SyncToken; else the Stale Object Error."""
+        current = self.get(entity, body.get("Id"))
+        if blank(body.get("SyncToken")):
+            raise required("SyncToken")
+        if str(body["SyncToken"]) != current["SyncToken"]:
+            raise Fault(
+                "5010",
+                "Stale Object Error",
+                f"Stale Object Error : You and {BOOKKEEPER_NAME} were working on this at the same time. "
+                f"{BOOKKEEPER_NAME} finished before you did, so your work was not saved.",
+            )
+        return current
+
+    def void_invoice(self, body: dict) -> dict:
+        """`?operation=void` (Id and SyncToken): the invoice stays, zeroed (see `rules.void_invoice`)."""
+        invoice = self.latest("Invoice", body)
+        rules.void_invoice(self, invoice)
+        self.touch("Invoice", invoice)
+        return invoice
 
     def edit_as_bookkeeper(self, entity: str, record_id: str, changes: dict) -> dict:
         """What a person editing in QuickBooks does: change some fields of the latest version."""
