@@ -9,8 +9,10 @@ answers) and loses nothing. It ends after a quiet spell (the next signal starts 
 new when its history grows, carrying its queue.
 
 Signals:
-- `push(PushRequest)`: make QuickBooks' copy of a customer, or of an invoice and its payments, match ours.
-  `quickbooks_sync` is read at the moment of pushing; a push it stops is logged as skipped.
+- `push(PushRequest)`: make QuickBooks' copy of a customer, or of an invoice and its payments, match ours
+  (an invoice voided here is voided there). `quickbooks_sync` is read at the moment of an automatic push;
+  a push it stops is logged as skipped. A push the office asked for (`requested_by`, a ledger retry) is
+  not gated: the office decided; the action log names who asked.
 - `sync(SyncRequest)`: its steps in order: "push" queues every pending record (gated like any push),
   "customers" and "payments" pull from QuickBooks. The schedule's syncs read the automation before each
   step; the office's own pulls do not.
@@ -99,6 +101,7 @@ class QuickBooksSyncWorkflow:
                 request.ledger_key,
             ):
                 queued.overwrite = queued.overwrite or request.overwrite
+                queued.requested_by = queued.requested_by or request.requested_by
                 return
         self._pushes.append(request)
 
@@ -117,11 +120,14 @@ class QuickBooksSyncWorkflow:
     async def _push(self, request: PushRequest) -> None:
         step = f"push-{workflow.uuid4()}"
         action = f"push_{request.entity_type}_to_quickbooks"
-        decision = await gate(
-            self._company_id, AUTOMATION, action, request.entity_type, request.entity_id, step
-        )
-        if not decision.allowed:
-            return
+        # The office asked for this one (a retry): it decided, so the switch is not read; the push's
+        # action-log row names who asked. Requests from before the field existed carry None: gated as then.
+        if request.requested_by is None:
+            decision = await gate(
+                self._company_id, AUTOMATION, action, request.entity_type, request.entity_id, step
+            )
+            if not decision.allowed:
+                return
         step_id = f"{workflow.info().workflow_id}/{step}"
         push = PushInput(
             company_id=self._company_id,
@@ -130,6 +136,7 @@ class QuickBooksSyncWorkflow:
             step=step_id,
             key=request.ledger_key or step_id,
             overwrite=request.overwrite,
+            requested_by=request.requested_by,
         )
         await self._quickbooks(QuickBooksActivities.push_record, push, timedelta(minutes=2))
 
