@@ -45,7 +45,7 @@ from settings import TASK_QUEUE, Settings, get_settings
 from workflows.geocode import GeocodeWorkflow
 from workflows.invoice import InvoiceWorkflow
 from workflows.job import JobWorkflow
-from workflows.purchasing import PurchaseOrderWorkflow, ReorderWorkflow
+from workflows.purchasing import PurchaseOrderWorkflow, ReorderBackstopWorkflow, ReorderWorkflow
 from workflows.quickbooks import QuickBooksScheduleWorkflow, QuickBooksSyncWorkflow
 from workflows.quote import QuoteWorkflow
 from workflows.review import ReviewBackstopWorkflow, ReviewWorkflow
@@ -61,11 +61,13 @@ WORKFLOWS = [
     GeocodeWorkflow,
     ReorderWorkflow,
     PurchaseOrderWorkflow,
+    ReorderBackstopWorkflow,
     QuickBooksSyncWorkflow,
     QuickBooksScheduleWorkflow,
 ]
 REVIEW_BACKSTOP = "review-backstop"  # the hourly Schedule's id, and its runs' workflow id
 QUICKBOOKS_SCHEDULE = "quickbooks-sync"  # the hourly full sync of every connected company
+REORDER_BACKSTOP = "reorder-backstop"  # the hourly sweep for reorders the real-time path missed
 
 
 @dataclass
@@ -94,10 +96,15 @@ def build_activities(deps: Deps) -> list:
     purchasing_calls = [PurchasingCalls(deps.sessions, deps.temporal)] if deps.temporal else []
     return [
         *(m for c in calls for m in (c.collect_invoice, c.start_review, c.start_job)),
-        *(m for c in purchasing_calls for m in (c.order_parts_for_job, c.send_automatically)),
+        *(
+            m
+            for c in purchasing_calls
+            for m in (c.order_parts_for_job, c.send_automatically, c.signal_reorder)
+        ),
         purchasing.plan_reorder,
         purchasing.issue_purchase_order,
         purchasing.purchase_order_not_sent,
+        purchasing.items_to_reorder,
         jobs.job_state,
         jobs.reschedule_job,
         jobs.assign_job,
@@ -203,6 +210,22 @@ async def ensure_quickbooks_schedule(client: Client, task_queue: str = TASK_QUEU
         pass
 
 
+async def ensure_reorder_backstop(client: Client, task_queue: str = TASK_QUEUE) -> None:
+    """The hourly sweep for low stock the real-time reorder path missed (a Temporal Schedule; kept if it
+    exists)."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            ReorderBackstopWorkflow.run, id=REORDER_BACKSTOP, task_queue=task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(REORDER_BACKSTOP, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
+
+
 async def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s worker %(levelname)s %(message)s")
     log.setLevel(logging.INFO)  # our own lines; the SDKs' INFO chatter stays out
@@ -213,6 +236,7 @@ async def main() -> None:
     worker = build_worker(client, Deps(sessions=session_factory(settings.database_url), settings=settings))
     await ensure_review_backstop(client)
     await ensure_quickbooks_schedule(client)
+    await ensure_reorder_backstop(client)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

@@ -1,11 +1,13 @@
 """Database work for the job workflow: the job's state, rescheduling and reassigning it, the texts of its
-day (reminders, on the way, done), and the invoice a completed job is billed on.
+day (reminders, on the way, done), and the invoice a completed job is billed on (with the parts its
+technicians logged, also when the invoice existed before them).
 
 Changes lock the job row, are keyed by their workflow step (a retry changes nothing twice), and leave
 audit and action-log rows. The database's exclusion constraint refuses a technician two jobs at once.
 """
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,19 +18,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.action_log import ActionRecord, record_action
 from activities.automations import GateRequest, gate
+from activities.documents import format_money
 from activities.events import publish
-from activities.notifications import notify
+from activities.notifications import OFFICE, notify, team_members
 from activities.quotes import INVALID_REQUEST
 from activities.records import done_before, locked_row, record_change, refusal
 from activities.scheduling import JobRef
 from models.company import Company, User
 from models.customers import Customer
-from models.enums import InvoiceStatus, JobStatus
+from models.enums import ActionOutcome, InvoiceStatus, JobStatus
+from models.inventory import PartUsage
 from models.invoices import Invoice
 from models.jobs import Job, job_window
 from models.line_items import InvoiceLineItem, JobLineItem, carried_over
-from models.money import compute_totals
+from models.money import compute_totals, line_amount_cents
 from models.quotes import Quote
 from models.states import TransitionError
 from models.time import company_today
@@ -262,7 +267,8 @@ class JobActivities:
 
     @activity.defn
     async def invoice_for_job(self, ref: JobRef) -> BilledInvoice:
-        """The completed job's invoice: the one it has, its quote's, or a new draft from its line items."""
+        """The completed job's invoice: the one it has (or its quote's), with the parts logged since, or a
+        new draft from its line items."""
         async with self._sessions() as session, session.begin():
             job = await locked_row(session, Job, ref.job_id, ref.company_id)
             live = Invoice.status != InvoiceStatus.void
@@ -275,6 +281,7 @@ class JobActivities:
                     existing.job_id = job.id
                     session.add(existing)
             if existing is not None:
+                await _bill_logged_parts(session, job, existing)
                 return BilledInvoice(str(existing.id), existing.number, created=False)
             lines = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
             if not lines:
@@ -326,6 +333,90 @@ async def _new_invoice(session: AsyncSession, job: Job, lines) -> Invoice:
     await session.flush()
     session.add_all(rows)
     return invoice
+
+
+async def _bill_logged_parts(session: AsyncSession, job: Job, invoice: Invoice) -> None:
+    """Put on the job's existing invoice the part lines it lacks (it was drafted from the quote, or by
+    hand, before the technicians logged them). A draft gains them and its totals are priced again; an
+    invoice the customer already has is left as it is and the office is told what to bill separately."""
+    step_key = f"{job.id}/invoice-parts"
+    if await done_before(session, step_key):
+        return
+    invoiced = await session.exec(select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == invoice.id))
+    lines = list(invoiced.all())
+    missing = await _parts_not_on(session, job, lines)
+    if not missing:
+        return
+    company = await session.get(Company, job.company_id)
+    described = ", ".join(
+        f"{line.quantity.normalize():f} × {line.description} "
+        f"({format_money(line_amount_cents(line), company.currency)})"
+        for line in missing
+    )
+    if invoice.status != InvoiceStatus.draft:
+        reason = f"invoice #{invoice.number} is already {invoice.status.value}: {described} not billed"
+        await record_action(
+            session,
+            ActionRecord(
+                company_id=str(job.company_id),
+                action="bill_job_parts",
+                outcome=ActionOutcome.skipped,
+                entity_type=Invoice.__tablename__,
+                entity_id=str(invoice.id),
+                workflow_id=f"job-{job.id}",
+                reason=reason,
+                idempotency_key=step_key,
+            ),
+        )
+        office = await team_members(session, job.company_id, OFFICE)
+        await notify(
+            session,
+            job.company_id,
+            [person.id for person in office],
+            kind="job_parts_not_invoiced",
+            title=f"Parts used on {job.title} are not on invoice #{invoice.number}",
+            body=f"The invoice was already {invoice.status.value} when the job was completed. "
+            f"Bill them separately: {described}.",
+            entity_type=Invoice.__tablename__,
+            entity_id=invoice.id,
+            step_key=step_key,
+        )
+        return
+    last = max((line.position for line in lines), default=-1)
+    added = carried_over(missing, InvoiceLineItem, company_id=job.company_id, invoice_id=invoice.id)
+    for row in added:
+        row.position += last + 1  # after the invoice's own lines
+    before = {"total_cents": invoice.total_cents}
+    totals = compute_totals([*lines, *added], invoice.tax_rate_bps)
+    invoice.subtotal_cents, invoice.tax_cents = totals.subtotal_cents, totals.tax_cents
+    invoice.total_cents = totals.total_cents
+    session.add_all([invoice, *added])
+    after = {"total_cents": invoice.total_cents, "parts": described}
+    actor = _System(step_key, f"job-{job.id}")
+    record_change(session, invoice, actor, "update", "bill_job_parts", before, after)
+
+
+async def _parts_not_on(
+    session: AsyncSession, job: Job, invoiced: list[InvoiceLineItem]
+) -> list[JobLineItem]:
+    """The job's part lines with no matching line (description, quantity, price) among `invoiced`. The
+    job's other lines claim their matches first: a valve the customer was quoted is not the valve a
+    technician logged on top of it."""
+    job_lines = (await session.exec(select(JobLineItem).where(JobLineItem.job_id == job.id))).all()
+    logged = await session.exec(select(PartUsage.job_line_item_id).where(PartUsage.job_id == job.id))
+    part_line_ids = set(logged.all())
+    unclaimed = Counter(_billed_as(line) for line in invoiced)
+    missing = []
+    for line in sorted(job_lines, key=lambda row: (row.id in part_line_ids, row.position)):
+        if unclaimed[_billed_as(line)] > 0:
+            unclaimed[_billed_as(line)] -= 1
+        elif line.id in part_line_ids:
+            missing.append(line)
+    return missing
+
+
+def _billed_as(line) -> tuple:
+    return line.description, line.quantity, line.unit_price_cents
 
 
 def _state(job: Job) -> JobState:

@@ -43,7 +43,7 @@ from models.enums import ActionOutcome, JobStatus, PurchaseOrderStatus
 from models.inventory import InventoryItem, PartUsage, PurchaseOrder, PurchaseOrderLine, Supplier
 from models.jobs import Job
 from models.line_items import JobLineItem
-from models.logs import ActionLog, AuditLog
+from models.logs import ActionLog, AuditLog, AutomationSetting, MessageLog
 from models.purchasing import (
     OPEN,
     check_purchase_order_transition,
@@ -56,6 +56,7 @@ from temporal.search_attributes import for_entity
 
 REORDER = "supplier_reorder"
 PARTS_FOR_JOBS = "autonomous_parts_ordering"
+NOT_EMAILED = "PurchaseOrderNotEmailed"  # a person's Send whose email the provider did not take
 ACTIONS = {REORDER: "reorder_part", PARTS_FOR_JOBS: "order_part_for_jobs"}
 UPCOMING = (JobStatus.scheduled, JobStatus.on_the_way, JobStatus.in_progress)  # booked, not yet done
 FIRST_NUMBER = 1001
@@ -146,11 +147,21 @@ class NotSent:
     step_key: str
     reopen: bool  # it was marked sent before its email failed: back to draft, nothing went out
     automation_key: str | None = None  # set: an automation tried, so the office is told and it is logged
+    actor_user_id: str | None = None  # the person who asked for the send: told when it is reopened
+    purpose: str | None = None  # the email's message row, which shows whether it went after all
 
 
 @dataclass
 class PurchaseOrderSnapshot:
     status: str
+
+
+@dataclass
+class LowStock:
+    """Items of one company that a reorder pass would order now (for the hourly backstop)."""
+
+    company_id: str
+    item_ids: list[str]
 
 
 # --- shared with the API -----------------------------------------------------------------------------
@@ -324,6 +335,31 @@ async def request_reorder(client: Client, company_id, task_queue: str, item_ids=
     )
 
 
+async def lists_parts(session: AsyncSession, job_id: uuid.UUID) -> bool:
+    """Whether any of the job's lines is a service that lists the parts it usually uses."""
+    found = await session.exec(
+        select(ServicePart.id)
+        .join(JobLineItem, JobLineItem.service_id == ServicePart.service_id)
+        .where(JobLineItem.job_id == job_id)
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def _emailed(session: AsyncSession, request: NotSent) -> bool:
+    """Whether the provider took the order's email after all (its message row has the provider's id)."""
+    if request.purpose is None:
+        return False
+    found = await session.exec(
+        select(MessageLog.id).where(
+            MessageLog.workflow_id == request.workflow_id,
+            MessageLog.purpose == request.purpose,
+            col(MessageLog.provider_id).is_not(None),
+        )
+    )
+    return found.first() is not None
+
+
 def _invalid(message: str) -> ApplicationError:
     return ApplicationError(message, type=INVALID_REQUEST, non_retryable=True)
 
@@ -389,11 +425,16 @@ class PurchasingActivities:
 
     @activity.defn
     async def purchase_order_not_sent(self, request: NotSent) -> PurchaseOrderSnapshot:
-        """The order did not go out by email: back to draft if it had been marked sent; when an automation
-        tried, the office is told why and the action log says so."""
+        """The order did not go out by email: back to draft if it had been marked sent, unless the email
+        went after all (an attempt cut short by its deadline that still got through). Whenever it is
+        reopened, and whenever an automation tried, the action log says why and someone is told: the
+        person who asked, or else the office."""
         async with self._sessions() as session, session.begin():
             order = await locked_row(session, PurchaseOrder, request.purchase_order_id, request.company_id)
+            reopened = False
             if request.reopen and order.status == PurchaseOrderStatus.sent:
+                if await _emailed(session, request):
+                    return PurchaseOrderSnapshot(order.status.value)
                 check_purchase_order_transition(order.status, PurchaseOrderStatus.draft)
                 order.status, order.sent_at = PurchaseOrderStatus.draft, None
                 session.add(order)
@@ -408,34 +449,79 @@ class PurchasingActivities:
                         after={"status": "draft", "why": request.reason},
                     )
                 )
-            if request.automation_key is not None:
-                await record_action(
-                    session,
-                    ActionRecord(
-                        company_id=request.company_id,
-                        action="send_purchase_order",
-                        outcome=ActionOutcome.failed if request.reopen else ActionOutcome.skipped,
-                        entity_type=PurchaseOrder.__tablename__,
-                        entity_id=request.purchase_order_id,
-                        workflow_id=request.workflow_id,
-                        automation_key=request.automation_key,
-                        reason=f"{request.reason}; the purchase order stays a draft",
-                        idempotency_key=f"{request.step_key}/not-sent",
-                    ),
-                )
-                office = await team_members(session, order.company_id, OFFICE)
-                await notify(
-                    session,
-                    order.company_id,
-                    [person.id for person in office],
-                    kind="purchase_order_not_sent",
-                    title=f"Purchase order #{order.number} was not emailed",
-                    body=f"{request.reason}. It is a draft: send it by hand, or order by phone.",
-                    entity_type=PurchaseOrder.__tablename__,
-                    entity_id=order.id,
-                    step_key=request.step_key,
-                )
+                reopened = True
+            if reopened or request.automation_key is not None:
+                await self._tell(session, order, request)
             return PurchaseOrderSnapshot(order.status.value)
+
+    async def _tell(self, session: AsyncSession, order: PurchaseOrder, request: NotSent) -> None:
+        await record_action(
+            session,
+            ActionRecord(
+                company_id=request.company_id,
+                action="send_purchase_order",
+                outcome=ActionOutcome.failed if request.reopen else ActionOutcome.skipped,
+                entity_type=PurchaseOrder.__tablename__,
+                entity_id=request.purchase_order_id,
+                workflow_id=request.workflow_id,
+                automation_key=request.automation_key,
+                reason=f"{request.reason}; the purchase order stays a draft",
+                idempotency_key=f"{request.step_key}/not-sent",
+            ),
+        )
+        if request.actor_user_id is not None:
+            people = [uuid.UUID(request.actor_user_id)]
+        else:
+            people = [person.id for person in await team_members(session, order.company_id, OFFICE)]
+        await notify(
+            session,
+            order.company_id,
+            people,
+            kind="purchase_order_not_sent",
+            title=f"Purchase order #{order.number} was not emailed",
+            body=f"{request.reason}. It is a draft: send it again, or order by phone.",
+            entity_type=PurchaseOrder.__tablename__,
+            entity_id=order.id,
+            step_key=request.step_key,
+        )
+
+    @activity.defn
+    async def items_to_reorder(self) -> list[LowStock]:
+        """For the hourly backstop: in each company with `supplier_reorder` on, the items a reorder pass
+        would order now (at or below their reorder point counting what is on order, with a supplier to
+        order from). Items already covered are left out, so an hourly sweep logs no skip for them."""
+        async with self._sessions() as session:
+            switched_on = await session.exec(
+                select(AutomationSetting.company_id).where(
+                    AutomationSetting.key == REORDER, col(AutomationSetting.enabled)
+                )
+            )
+            due = []
+            for company_id in switched_on.all():
+                pending = await on_order(session, company_id)
+                low = await session.exec(
+                    select(InventoryItem)
+                    .where(
+                        InventoryItem.company_id == company_id,
+                        InventoryItem.quantity <= InventoryItem.reorder_point,
+                        col(InventoryItem.supplier_id).is_not(None),
+                    )
+                    .order_by(InventoryItem.name)
+                )
+                item_ids = [
+                    str(item.id)
+                    for item in low.all()
+                    if reorder_quantity(
+                        item.quantity,
+                        pending.get(item.id, 0),
+                        item.reorder_point,
+                        item.reorder_quantity,
+                        item.par_level,
+                    )
+                ]
+                if item_ids:
+                    due.append(LowStock(str(company_id), item_ids))
+            return due
 
 
 class PurchasingCalls:
@@ -450,16 +536,15 @@ class PurchasingCalls:
         """Ask the company's reorder workflow to check stock for a booked job whose services list parts;
         False when they list none (nothing to check)."""
         async with self._sessions() as session:
-            lists_parts = await session.exec(
-                select(ServicePart.id)
-                .join(JobLineItem, JobLineItem.service_id == ServicePart.service_id)
-                .where(JobLineItem.job_id == uuid.UUID(ref.job_id))
-                .limit(1)
-            )
-            if lists_parts.first() is None:
+            if not await lists_parts(session, uuid.UUID(ref.job_id)):
                 return False
         await request_reorder(self._client, ref.company_id, activity.info().task_queue, job_ids=[ref.job_id])
         return True
+
+    @activity.defn
+    async def signal_reorder(self, low: LowStock) -> None:
+        """Ask a company's reorder workflow to look at these items (signal-with-start)."""
+        await request_reorder(self._client, low.company_id, activity.info().task_queue, item_ids=low.item_ids)
 
     @activity.defn
     async def send_automatically(self, request: AutoSendRequest) -> None:

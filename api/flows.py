@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.errors import root_cause
 from activities.messaging import MESSAGING_ERRORS
 from activities.payments import PAYMENT_ERRORS
+from activities.purchasing import NOT_EMAILED
 from activities.quotes import INVALID_REQUEST
 from activities.records import INVALID_TRANSITION, NOT_FOUND
 from activities.scheduling import SLOT_TAKEN
@@ -31,6 +32,7 @@ UPDATE_WAIT_SECONDS = 30
 # Typed refusals from a workflow or its activities, as HTTP answers (their message is for the person).
 CONFLICTS = {INVALID_TRANSITION, SLOT_TAKEN}  # the record's state forbids it: 409
 UNPROCESSABLE = {INVALID_REQUEST, *MESSAGING_ERRORS, *PAYMENT_ERRORS}  # the input cannot be used: 422
+UNDELIVERED = {NOT_EMAILED}  # a provider did not take what the change had to send: 502, nothing changed
 
 
 async def update_with_start(
@@ -78,6 +80,8 @@ async def update_with_start(
             raise HTTPException(status.HTTP_409_CONFLICT, cause.message) from None
         if isinstance(cause, ApplicationError) and cause.type in UNPROCESSABLE:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, cause.message) from None
+        if isinstance(cause, ApplicationError) and cause.type in UNDELIVERED:
+            raise HTTPException(status.HTTP_502_BAD_GATEWAY, cause.message) from None
         if isinstance(cause, ApplicationError) and cause.type == NOT_FOUND:
             raise HTTPException(status.HTTP_404_NOT_FOUND, cause.message) from None
         if isinstance(cause, ApplicationError) and failed.cause is cause:  # the update's validator said no

@@ -1,5 +1,6 @@
 """Parts used on jobs: stock moves in the same transaction, the part becomes a job line and so an invoice
-line, over-use is allowed but flagged, undo restores, technicians log only on their own jobs; the
+line (also on an invoice drafted before the part was used; an invoice already sent is left alone and the
+office told), over-use is allowed but flagged, undo restores, technicians log only on their own jobs; the
 services' usual parts."""
 
 import asyncio
@@ -11,6 +12,7 @@ from sqlmodel import select
 
 from models.invoices import Invoice
 from models.line_items import InvoiceLineItem
+from models.notifications import Notification
 
 
 async def until(check, within: float = 30.0):
@@ -224,3 +226,85 @@ async def test_services_list_the_parts_they_usually_use(tenant, other_tenant):
         "inventory_item_id",
     ]
     assert (await office.put(path, json={"parts": []})).json() == []
+
+
+async def complete(tech, job: dict) -> None:
+    for target in ("in_progress", "completed"):
+        moved = await tech.post(f"/v1/jobs/{job['id']}/status", json={"status": target})
+        assert moved.status_code == 200, moved.text
+
+
+async def job_with_invoice(office, tenant, lines: list[dict]) -> tuple[dict, dict]:
+    """A booked job and an invoice drafted for it up front (as from its quote), with the same lines."""
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    job = await make_job(office, tenant, scheduled_start=start.isoformat(), line_items=lines)
+    body = {"customer_id": job["customer_id"], "job_id": job["id"], "line_items": lines}
+    invoice = await office.post("/v1/invoices", json=body)
+    assert invoice.status_code == 201, invoice.text
+    return job, invoice.json()
+
+
+async def test_parts_logged_after_the_invoice_was_drafted_are_billed_on_it_at_completion(
+    tenant, sessions, healthy_sandbox
+):
+    office, tech = await tenant.client("manager"), await tenant.client("tech")
+    item = await make_item(office, name="Ball valve", price_cents=2_500)
+    sold = [
+        {"description": "Labour", "unit_price_cents": 9_000, "taxable": False},
+        {"description": "Ball valve", "unit_price_cents": 2_500},
+    ]
+    job, invoice = await job_with_invoice(office, tenant, sold)
+
+    assert (await log(tech, job, item, 1)).status_code == 201  # one more valve than was sold
+    await complete(tech, job)
+
+    async def billed():
+        found = (await office.get(f"/v1/invoices/{invoice['id']}")).json()
+        return found if len(found["line_items"]) == 3 else None
+
+    found = await until(billed)
+    assert [(x["description"], x["quantity"], x["unit_price_cents"]) for x in found["line_items"]] == [
+        ("Labour", "1.00", 9_000),
+        ("Ball valve", "1.00", 2_500),
+        ("Ball valve", "1.00", 2_500),
+    ]
+    # Priced again as one: 8.25 % on the two valves only.
+    assert (found["subtotal_cents"], found["tax_cents"], found["total_cents"]) == (14_000, 413, 14_413)
+    async with sessions() as session:
+        lines = await session.exec(
+            select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == uuid.UUID(invoice["id"]))
+        )
+        assert len(lines.all()) == 3  # nothing billed twice
+
+
+async def test_parts_missing_from_an_invoice_already_sent_leave_it_alone_and_the_office_is_told(
+    tenant, sessions, healthy_sandbox
+):
+    office, tech = await tenant.client("manager"), await tenant.client("tech")
+    item = await make_item(office, name="Ball valve", price_cents=2_500)
+    job, invoice = await job_with_invoice(
+        office, tenant, [{"description": "Labour", "unit_price_cents": 9_000}]
+    )
+    sent = await office.post(f"/v1/invoices/{invoice['id']}/mark-sent")
+    assert sent.status_code == 200, sent.text
+
+    assert (await log(tech, job, item, 2)).status_code == 201
+    await complete(tech, job)
+
+    async def told():
+        async with sessions() as session:
+            found = await session.exec(
+                select(Notification).where(
+                    Notification.company_id == tenant.company_id,
+                    Notification.kind == "job_parts_not_invoiced",
+                )
+            )
+            return list(found.all())
+
+    notices = await until(told)
+    assert {n.user_id for n in notices} == {tenant.users[who].id for who in ("owner", "admin", "manager")}
+    assert "2 × Ball valve ($50.00)" in notices[0].body and f"#{invoice['number']}" in notices[0].title
+    async with sessions() as session:
+        row = await session.get(Invoice, uuid.UUID(invoice["id"]))
+        lines = await session.exec(select(InvoiceLineItem).where(InvoiceLineItem.invoice_id == row.id))
+        assert (len(lines.all()), row.total_cents) == (1, invoice["total_cents"])

@@ -1,20 +1,36 @@
 """Purchasing (Workflow 9): reorder when stock falls to its reorder point (one PO per supplier, emailed
-once with its PDF, what is on order counted), auto parts ordering for booked jobs, receiving, the office's
-purchase orders and their rules."""
+once with its PDF, what is on order counted) and the hourly backstop for what that missed, auto parts
+ordering for booked jobs (and for services added to them), receiving, the office's purchase orders, their
+rules and their sending (answered in time, reopened with a log and a notice when the email fails)."""
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlmodel import select
+from temporalio import activity
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError, WorkflowUpdateStage
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.testing import ActivityEnvironment
+from temporalio.worker import Worker
 
 from activities.documents import DocumentLine, PurchaseOrderDocument, purchase_order_pdf
-from activities.purchasing import PurchasingActivities, ReorderBatch
+from activities.messaging import EmailRequest, SendResult
+from activities.purchasing import (
+    IssueRequest,
+    LowStock,
+    PurchaseOrderEmail,
+    PurchaseOrderInput,
+    PurchasingActivities,
+    ReorderBatch,
+)
+from activities.records import INVALID_TRANSITION
+from api.flows import UPDATE_WAIT_SECONDS
 from models.enums import PurchaseOrderStatus
-from models.inventory import Supplier
+from models.inventory import PurchaseOrder, Supplier
 from models.logs import ActionLog
 from models.notifications import Notification
 from models.purchasing import (
@@ -24,8 +40,10 @@ from models.purchasing import (
     shortfall_quantity,
 )
 from models.states import TransitionError
+from settings import TASK_QUEUE
 from tests.test_documents import pdf_text
 from tests.test_parts import log, make_item, make_job, stock, until
+from workflows.purchasing import PurchaseOrderWorkflow, ReorderBackstopWorkflow, SendPurchaseOrder
 
 # --- the rules ---------------------------------------------------------------------------------------
 
@@ -345,7 +363,7 @@ async def test_an_email_the_provider_refuses_puts_the_order_back_to_draft(tenant
     order = (await office.post("/v1/purchase-orders", json=body)).json()
 
     refused = await office.post(f"/v1/purchase-orders/{order['id']}/send")
-    assert refused.status_code == 422 and "`to`" in refused.json()["detail"]
+    assert refused.status_code == 502 and "`to`" in refused.json()["detail"]
     after = (await office.get(f"/v1/purchase-orders/{order['id']}")).json()
     assert (after["status"], after["sent_at"]) == ("draft", None)
     (failed,) = await actions(sessions, entity_id=uuid.UUID(order["id"]), action="send_email")
@@ -408,3 +426,189 @@ async def test_a_retried_reorder_pass_orders_nothing_twice_and_still_sends_its_d
     assert first == second and len(first.orders) == 1
     (order,) = await orders_of(office, supplier)
     assert order["id"] == first.orders[0].purchase_order_id and lines_of(order) == [(item["name"], 7)]
+
+
+async def test_a_send_the_email_provider_cannot_take_is_answered_in_time_reopened_and_who_asked_is_told(
+    tenant, sessions, healthy_sandbox
+):
+    office = await tenant.client("manager")
+    supplier = await make_supplier(office)
+    item = await make_item(office)
+    body = {"supplier_id": supplier["id"], "lines": [{"inventory_item_id": item["id"], "quantity": 2}]}
+    order = (await office.post("/v1/purchase-orders", json=body)).json()
+    healthy_sandbox.controls.set("resend", "down")
+
+    asked = time.monotonic()
+    refused = await office.post(f"/v1/purchase-orders/{order['id']}/send")
+    # Within the API's 30 s wait: the person hears the outcome, not "not confirmed in time".
+    assert time.monotonic() - asked < UPDATE_WAIT_SECONDS
+    assert refused.status_code == 502 and "could not be sent" in refused.json()["detail"]
+    after = (await office.get(f"/v1/purchase-orders/{order['id']}")).json()
+    assert (after["status"], after["sent_at"]) == ("draft", None)
+    (why,) = await actions(
+        sessions, entity_id=uuid.UUID(order["id"]), outcome="failed", action="send_purchase_order"
+    )
+    assert why.automation_key is None and "could not be sent" in why.reason
+    async with sessions() as session:
+        stmt = select(Notification).where(
+            Notification.company_id == tenant.company_id, Notification.kind == "purchase_order_not_sent"
+        )
+        notices = (await session.exec(stmt)).all()
+    assert [n.user_id for n in notices] == [tenant.users["manager"].id]
+
+    healthy_sandbox.controls.reset()
+    sent = await office.post(f"/v1/purchase-orders/{order['id']}/send")
+    assert sent.status_code == 200 and sent.json()["status"] == "sent"
+    assert len(emails_to(healthy_sandbox, supplier)) == 1
+
+
+async def test_a_second_send_while_one_is_under_way_is_refused_by_the_validator(temporal_env):
+    client, queue = temporal_env.client, f"test-{uuid.uuid4()}"
+    order_id, company_id = str(uuid.uuid4()), str(uuid.uuid4())
+    issued = asyncio.Event()
+    release = asyncio.Event()
+
+    @activity.defn(name="issue_purchase_order")
+    async def issue(request: IssueRequest) -> PurchaseOrderEmail:
+        issued.set()
+        await release.wait()  # the first send is still under way while the second arrives
+        return PurchaseOrderEmail(1001, "orders@supply.example", "PO", "<p>PO</p>", "PO", "PO-1001.pdf", "")
+
+    @activity.defn(name="send_email")
+    async def email(request: EmailRequest) -> SendResult:
+        return SendResult("sent", str(uuid.uuid4()), "re_1")
+
+    async with Worker(client, task_queue=queue, workflows=[PurchaseOrderWorkflow], activities=[issue, email]):
+        start = WithStartWorkflowOperation(
+            PurchaseOrderWorkflow.run,
+            PurchaseOrderInput(order_id, company_id),
+            id=f"po-{order_id}",
+            task_queue=queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+        first = await client.start_update_with_start_workflow(
+            PurchaseOrderWorkflow.send,
+            SendPurchaseOrder("user:first@example.com"),
+            start_workflow_operation=start,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        await issued.wait()
+        handle = client.get_workflow_handle(f"po-{order_id}")
+        second = await handle.start_update(
+            PurchaseOrderWorkflow.send,
+            SendPurchaseOrder("user:second@example.com"),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:  # at once: not accepted to wait its turn
+            await asyncio.wait_for(second.result(), 5)
+        assert refused.value.cause.type == INVALID_TRANSITION and "being sent" in refused.value.cause.message
+        release.set()
+        assert (await first.result()).status == "sent"
+        await handle.result()
+
+        history = await handle.fetch_history()
+        accepted = [
+            e for e in history.events if e.HasField("workflow_execution_update_accepted_event_attributes")
+        ]
+        assert len(accepted) == 1  # the refused send never entered the history
+
+
+async def test_the_backstop_reorders_what_the_real_time_path_missed_and_nothing_twice(
+    tenant, sessions, healthy_sandbox, temporal_env
+):
+    office = await tenant.client("manager")
+    supplier, no_email = await make_supplier(office), await make_supplier(office, email=False)
+    valve = await make_item(
+        office, name="Ball valve", quantity=5, reorder_point=4, par_level=10, supplier_id=supplier["id"]
+    )
+    trap = await make_item(
+        office, name="P-trap", quantity=1, reorder_point=2, par_level=6, supplier_id=no_email["id"]
+    )
+    await make_item(office, name="Loose part", quantity=0, reorder_point=1, par_level=3)  # no supplier
+    body = {"supplier_id": no_email["id"], "lines": [{"inventory_item_id": trap["id"], "quantity": 5}]}
+    assert (await office.post("/v1/purchase-orders", json=body)).status_code == 201  # the trap is covered
+    await log(office, await make_job(office, tenant), valve, 2)  # low while supplier_reorder is off
+    await until(lambda: actions(sessions, entity_id=uuid.UUID(valve["id"]), outcome="skipped"))
+    await switch_on(tenant, "supplier_reorder")
+
+    env, activities = ActivityEnvironment(), PurchasingActivities(sessions)
+
+    async def due() -> list[LowStock]:
+        return [
+            low
+            for low in await env.run(activities.items_to_reorder)
+            if low.company_id == str(tenant.company_id)
+        ]
+
+    assert await due() == [LowStock(str(tenant.company_id), [valve["id"]])]
+
+    sweep = str(uuid.uuid4())
+    await temporal_env.client.execute_workflow(
+        ReorderBackstopWorkflow.run, id=f"reorder-backstop-{sweep}", task_queue=TASK_QUEUE
+    )
+    await until(lambda: emails_to(healthy_sandbox, supplier))
+    (order,) = await orders_of(office, supplier)
+    assert order["status"] == "sent" and lines_of(order) == [("Ball valve", 7)]
+
+    assert await due() == []  # on order now: the next sweep asks nothing
+    await temporal_env.client.execute_workflow(
+        ReorderBackstopWorkflow.run, id=f"reorder-backstop-{sweep}-2", task_queue=TASK_QUEUE
+    )
+    await asyncio.sleep(3)  # longer than a reorder pass gathers requests
+    assert len(await orders_of(office, supplier)) == 1 and len(emails_to(healthy_sandbox, supplier)) == 1
+
+
+async def parts_checked_at_booking(client, job: dict) -> bool:
+    """Whether the job's workflow has done the parts check it does when the job is booked."""
+    events = (await client.get_workflow_handle(f"job-{job['id']}").fetch_history()).events
+    checks = {
+        e.event_id
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "order_parts_for_job"
+    }
+    return any(
+        e.activity_task_completed_event_attributes.scheduled_event_id in checks
+        for e in events
+        if e.HasField("activity_task_completed_event_attributes")
+    )
+
+
+async def test_services_added_to_a_booked_job_order_their_parts(tenant, healthy_sandbox, temporal_env):
+    await switch_on(tenant, "autonomous_parts_ordering")
+    office = await tenant.client("manager")
+    supplier = await make_supplier(office)
+    filters = await make_item(office, name="Filter", quantity=0, supplier_id=supplier["id"])
+    service = (
+        await office.post("/v1/services", json={"name": "Furnace service", "price_cents": 12_000})
+    ).json()
+    body = {"parts": [{"inventory_item_id": filters["id"], "quantity": 2}]}
+    assert (await office.put(f"/v1/services/{service['id']}/parts", json=body)).status_code == 200
+    start = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0).isoformat()
+    diagnosis = [{"description": "Diagnosis", "unit_price_cents": 8_000}]
+    job = await make_job(office, tenant, scheduled_start=start, line_items=diagnosis)
+    await until(lambda: parts_checked_at_booking(temporal_env.client, job))  # found nothing to order
+
+    patched = await office.patch(
+        f"/v1/jobs/{job['id']}", json={"line_items": [{"service_id": service["id"]}]}
+    )
+    assert patched.status_code == 200, patched.text
+
+    await until(lambda: emails_to(healthy_sandbox, supplier))
+    (order,) = await orders_of(office, supplier)
+    assert lines_of(order) == [("Filter", 2)]
+
+
+async def test_purchase_order_list_dates_are_the_companys_days(tenant, sessions):
+    office = await tenant.client("manager")
+    supplier = await make_supplier(office)
+    order = (await office.post("/v1/purchase-orders", json={"supplier_id": supplier["id"]})).json()
+    async with sessions() as session:  # 3 AM UTC on January 2 is still New Year's Day in Chicago
+        row = await session.get(PurchaseOrder, uuid.UUID(order["id"]))
+        row.created_at = row.sent_at = datetime(2026, 1, 2, 3, 0, tzinfo=UTC)
+        session.add(row)
+        await session.commit()
+
+    page = await office.get("/purchase-orders")
+    assert page.status_code == 200
+    assert page.text.count("Jan 1, 2026") == 2 and "Jan 2, 2026" not in page.text

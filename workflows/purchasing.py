@@ -13,11 +13,19 @@ next request starts another. Signals: `request(ReorderRequest)`.
 
 PurchaseOrderWorkflow, `po-{purchase order id}`: sends one purchase order to its supplier, once. It marks
 the draft sent first (its lines are frozen: a reorder arriving meanwhile starts a new draft), then emails
-the PDF (message row keyed by this workflow and step, Resend's idempotency key). When the email cannot
-go out it puts the order back to draft; a supplier without an email address leaves it a draft. When an
-automation asked, the office is told why and the action log says so; when a person asked, they get the
-refusal (422). Updates: `send(SendPurchaseOrder) -> PurchaseOrderSnapshot` (the office's Send).
-Signals: `send_automatically(AutoSend)` (from the reorder workflow; the automation's switch is read again).
+the PDF (message row keyed by this workflow and step, Resend's idempotency key). An automation's email is
+retried for up to an hour; a person's for less than the API waits, so they get the outcome in the answer.
+When the email cannot go out it puts the order back to draft, logs it and tells the person who asked (or
+the office); a supplier without an email address leaves it a draft. A person gets the refusal (422); when
+an automation asked, the office is told why and the action log says so.
+Updates: `send(SendPurchaseOrder) -> PurchaseOrderSnapshot` (the office's Send; refused while a send is
+under way). Signals: `send_automatically(AutoSend)` (from the reorder workflow; the automation's
+switch is read again).
+
+ReorderBackstopWorkflow, `reorder-backstop`: run hourly by a Temporal Schedule (worker.py), it asks the
+reorder workflow of each company with `supplier_reorder` on about every item a pass would order now, for
+what the real-time path missed (Temporal unreachable when a part was logged, the switch turned on after
+items went low, a cancelled order). A pass counts what is on order, so nothing is ordered twice.
 """
 
 import asyncio
@@ -29,15 +37,18 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.record_status import step_key
-from workflows.steps import gate, message_target, send
+from workflows.steps import SEND_RETRY, gate, message_target, send
 
 with workflow.unsafe.imports_passed_through():
-    from activities.messaging import EmailAttachment, EmailRequest
+    from activities.errors import root_cause
+    from activities.messaging import EmailAttachment, EmailRequest, MessagingActivities
     from activities.purchasing import (
         INVALID_REQUEST,
+        NOT_EMAILED,
         AutoSend,
         AutoSendRequest,
         IssueRequest,
+        LowStock,
         NotSent,
         PurchaseOrderInput,
         PurchaseOrderSnapshot,
@@ -51,6 +62,10 @@ with workflow.unsafe.imports_passed_through():
 
 SETTLE = timedelta(seconds=2)  # how long a pass waits for requests arriving with the first
 QUIET = timedelta(minutes=5)  # a run with nothing to do for this long ends
+# A person's Send waits for its answer, and the API for 30 s: their email is retried for less than that.
+# An attempt is longer than the SDK's 15 s HTTP timeout, so only a retry is ever cut short.
+PERSON_EMAIL_ATTEMPT = timedelta(seconds=18)
+PERSON_EMAIL_BUDGET = timedelta(seconds=20)
 DB = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(
@@ -144,6 +159,16 @@ class PurchaseOrderWorkflow:
         issue = self._issue(step_key(), request.actor, request.actor_user_id)
         return await self._send(issue, automation_key=None)
 
+    @send.validator
+    def _check_send(self, request: SendPurchaseOrder) -> None:
+        # A second Send while this run is sending (a double click, or the automation's send under way)
+        # is refused before it enters history. A run ends with its send, so whether the order was sent
+        # before is the database's to say, when the send is issued.
+        if self._one_at_a_time.locked():
+            raise ApplicationError(
+                "purchase order is being sent: wait for that answer", type=INVALID_TRANSITION
+            )
+
     async def _send_automatically(self, key: str) -> None:
         step = f"{workflow.info().run_id}/auto"
         company, order = self._input.company_id, self._input.purchase_order_id
@@ -171,18 +196,42 @@ class PurchaseOrderWorkflow:
             )
             target.automation_key = automation_key
             attachment = EmailAttachment(email.pdf_filename, email.pdf_base64)
+            request = EmailRequest(target, email.to, email.subject, email.html, email.text, [attachment])
             try:
-                await send(
-                    EmailRequest(target, email.to, email.subject, email.html, email.text, [attachment])
-                )
+                await self._email(request, automation_key)
             except ActivityError as error:
                 reason = f"the email to {email.to} could not be sent ({_message(error)})"
-                await self._not_sent(issue, reason, automation_key, reopen=True)
+                await self._not_sent(issue, reason, automation_key, reopen=True, purpose=purpose)
+                if self._status == "sent":  # it went after all
+                    return PurchaseOrderSnapshot(self._status)
+                if automation_key is None:  # the person's answer: why, as a refusal of their request
+                    raise ApplicationError(
+                        f"{reason}; it stays a draft", type=NOT_EMAILED, non_retryable=True
+                    ) from None
                 raise
             self._status = "sent"
             return PurchaseOrderSnapshot(self._status)
 
-    async def _not_sent(self, issue: IssueRequest, reason: str, automation_key: str | None, reopen: bool):
+    async def _email(self, request: EmailRequest, automation_key: str | None) -> None:
+        if automation_key is not None:
+            await send(request)  # nobody waits: retried for up to an hour
+            return
+        await workflow.execute_activity_method(
+            MessagingActivities.send_email,
+            request,
+            start_to_close_timeout=PERSON_EMAIL_ATTEMPT,
+            schedule_to_close_timeout=PERSON_EMAIL_BUDGET,
+            retry_policy=SEND_RETRY,
+        )
+
+    async def _not_sent(
+        self,
+        issue: IssueRequest,
+        reason: str,
+        automation_key: str | None,
+        reopen: bool,
+        purpose: str | None = None,
+    ):
         request = NotSent(
             purchase_order_id=issue.purchase_order_id,
             company_id=issue.company_id,
@@ -191,6 +240,8 @@ class PurchaseOrderWorkflow:
             step_key=issue.step_key,
             reopen=reopen,
             automation_key=automation_key,
+            actor_user_id=issue.actor_user_id,
+            purpose=purpose,
         )
         self._status = (await self._db(PurchasingActivities.purchase_order_not_sent, request)).status
 
@@ -208,16 +259,25 @@ class PurchaseOrderWorkflow:
         return await workflow.execute_activity_method(activity_method, request, **DB)
 
 
-def _root(error: BaseException) -> BaseException:
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    return error
+@workflow.defn
+class ReorderBackstopWorkflow:
+    """One sweep: each company's items a reorder pass would order now, to its reorder workflow."""
+
+    @workflow.run
+    async def run(self) -> int:
+        """One sweep; answers how many companies' reorder workflows it asked."""
+        due: list[LowStock] = await workflow.execute_activity_method(
+            PurchasingActivities.items_to_reorder, **DB
+        )
+        for low in due:
+            await workflow.execute_activity_method(PurchasingCalls.signal_reorder, low, **DB)
+        return len(due)
 
 
 def _refusal_type(error: ActivityError) -> str | None:
-    cause = _root(error)
+    cause = root_cause(error)
     return cause.type if isinstance(cause, ApplicationError) else None
 
 
 def _message(error: ActivityError) -> str:
-    return str(getattr(_root(error), "message", None) or _root(error))
+    return str(getattr(root_cause(error), "message", None) or root_cause(error))

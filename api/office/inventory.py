@@ -160,6 +160,7 @@ async def purchase_orders_page(
         .group_by(PurchaseOrderLine.purchase_order_id)
     )
     suppliers = await every_supplier(session, principal)
+    company = await session.get(Company, principal.company_id)
     return await render(
         request,
         session,
@@ -174,7 +175,8 @@ async def purchase_orders_page(
         totals=dict(totals.all()),
         suppliers=suppliers,
         supplier_names={s.id: s.name for s in suppliers},
-        currency=(await session.get(Company, principal.company_id)).currency,
+        currency=company.currency,
+        timezone=company.timezone,
     )
 
 

@@ -1,5 +1,6 @@
 """Inventory items and the suppliers they come from. An item at or below its reorder point is low stock;
-a count that leaves it there asks the company's reorder workflow to order it (`supplier_reorder`)."""
+a count that leaves it there asks the company's reorder workflow to order it (`supplier_reorder`). Also
+how the jobs API asks that workflow to check a booked job's parts (`autonomous_parts_ordering`)."""
 
 import logging
 import uuid
@@ -12,7 +13,7 @@ from sqlmodel import exists, select
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.purchasing import request_reorder
+from activities.purchasing import UPCOMING, lists_parts, request_reorder
 from api.crud import Page, PageDep, create_owned, delete_owned, fetch_page, update_owned
 from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, TemporalDep
 from api.tenancy import get_owned, owned
@@ -29,6 +30,7 @@ from models.inventory import (
     SupplierPublic,
     SupplierUpdate,
 )
+from models.jobs import Job
 from models.purchasing import par_error
 from settings import TASK_QUEUE
 
@@ -45,6 +47,17 @@ async def reorder_later(client: Client, company_id, item_ids: Iterable[uuid.UUID
         await request_reorder(client, company_id, TASK_QUEUE, item_ids=item_ids)
     except RPCError as unreachable:
         log.warning("could not ask for a reorder of %s: %s", list(item_ids), unreachable)
+
+
+async def order_parts_later(session, client: Client, job: Job) -> None:
+    """Ask the company's reorder workflow to check stock for a booked job whose services list parts, as
+    booking it does. The job is saved either way: when Temporal cannot be reached, its next change asks."""
+    if job.status not in UPCOMING or not await lists_parts(session, job.id):
+        return
+    try:
+        await request_reorder(client, job.company_id, TASK_QUEUE, job_ids=[job.id])
+    except RPCError as unreachable:
+        log.warning("could not ask for the parts of job %s: %s", job.id, unreachable)
 
 
 def _check_par(reorder_point: int, par_level: int | None) -> None:

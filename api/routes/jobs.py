@@ -17,6 +17,7 @@ from api.deps import CurrentPrincipal, OfficeStaff, SessionDep, SettingsDep, Tem
 from api.flows import geocode_later, needs_geocoding, start_job_flow, update_with_start
 from api.line_items import public_lines, replace_lines
 from api.principal import Principal
+from api.routes.inventory import order_parts_later
 from api.tenancy import check_references, get_owned, owned
 from api.workflow_links import workflow_id, workflow_url
 from models.customers import Customer
@@ -212,6 +213,8 @@ async def update_job(
     await session.commit()
     if needs_geocoding(job, changes):
         await geocode_later(client, "job", job)
+    if body.line_items is not None:  # new services may need parts before the visit
+        await order_parts_later(session, client, job)
     return await _public(session, settings, job)
 
 

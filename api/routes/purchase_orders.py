@@ -212,8 +212,9 @@ async def send_purchase_order(
     client: TemporalDep,
 ):
     """Email a draft to its supplier with the PDF attached, through its workflow; 409 unless it is a
-    draft, 422 when it has no lines, the supplier has no email address or the email is refused (it then
-    stays a draft)."""
+    draft (or while it is being sent), 422 when it has no lines or the supplier has no email address, 502
+    when the email is refused or cannot go out within about 20 s (it then stays a draft, and you are
+    notified)."""
     await get_owned(session, PurchaseOrder, purchase_order_id, principal)
     request = SendPurchaseOrder(
         actor=principal.actor, actor_user_id=str(principal.user_id) if principal.user_id else None
