@@ -178,52 +178,26 @@ def build_worker(client: Client, deps: Deps, task_queue: str = TASK_QUEUE) -> Wo
     )
 
 
-async def ensure_review_backstop(client: Client, task_queue: str = TASK_QUEUE) -> None:
-    """The hourly sweep for review requests the real-time path missed (a Temporal Schedule; kept if it
-    exists, so every worker may ask)."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            ReviewBackstopWorkflow.run, id=REVIEW_BACKSTOP, task_queue=task_queue
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    try:
-        await client.create_schedule(REVIEW_BACKSTOP, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
+# The hourly Temporal Schedules: each starts its sweep once an hour (kept if it exists, so every worker
+# may ask). Backstops catch what the real-time paths missed; the QuickBooks one is the scheduled full sync.
+HOURLY = {
+    REVIEW_BACKSTOP: ReviewBackstopWorkflow.run,  # review requests for completed jobs
+    QUICKBOOKS_SCHEDULE: QuickBooksScheduleWorkflow.run,  # companies connected with `quickbooks_sync` on
+    REORDER_BACKSTOP: ReorderBackstopWorkflow.run,  # low stock `supplier_reorder` did not order
+}
 
 
-async def ensure_quickbooks_schedule(client: Client, task_queue: str = TASK_QUEUE) -> None:
-    """The hourly full QuickBooks sync of every company connected with `quickbooks_sync` on (a Temporal
-    Schedule; kept if it exists)."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            QuickBooksScheduleWorkflow.run, id=QUICKBOOKS_SCHEDULE, task_queue=task_queue
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    try:
-        await client.create_schedule(QUICKBOOKS_SCHEDULE, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
-
-
-async def ensure_reorder_backstop(client: Client, task_queue: str = TASK_QUEUE) -> None:
-    """The hourly sweep for low stock the real-time reorder path missed (a Temporal Schedule; kept if it
-    exists)."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            ReorderBackstopWorkflow.run, id=REORDER_BACKSTOP, task_queue=task_queue
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    try:
-        await client.create_schedule(REORDER_BACKSTOP, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
+async def ensure_hourly_schedules(client: Client, task_queue: str = TASK_QUEUE) -> None:
+    for schedule_id, sweep in HOURLY.items():
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(sweep, id=schedule_id, task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+            pass
 
 
 async def main() -> None:
@@ -234,9 +208,7 @@ async def main() -> None:
         raise SystemExit("DATABASE_URL is not set; start everything with `make dev`")
     client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
     worker = build_worker(client, Deps(sessions=session_factory(settings.database_url), settings=settings))
-    await ensure_review_backstop(client)
-    await ensure_quickbooks_schedule(client)
-    await ensure_reorder_backstop(client)
+    await ensure_hourly_schedules(client)
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
