@@ -308,6 +308,16 @@ def _keep_with_next(pdf: FPDF) -> None:
         pdf.add_page()
 
 
+def _notes(pdf: FPDF, notes: str | None) -> None:
+    """The document's notes for the reader, under a small heading, when it has any."""
+    if notes:
+        pdf.ln(4)
+        _keep_with_next(pdf)
+        _small_caps(pdf, "NOTES")
+        pdf.set_font("helvetica", size=10)
+        pdf.multi_cell(0, 5, notes, align="L", new_x="LMARGIN", new_y="NEXT")
+
+
 def _totals(pdf: FPDF, doc: QuoteDocument, brand: tuple[int, int, int], has_options: bool) -> None:
     pdf.ln(6)
     _keep_with_next(pdf)
@@ -341,12 +351,7 @@ def _closing(pdf: FPDF, doc: QuoteDocument, brand: tuple[int, int, int]) -> None
     validity = f"This quote is valid until {format_date(doc.expires_on)}."
     pdf.multi_cell(0, 6, validity, align="L", new_x="LMARGIN", new_y="NEXT")
 
-    if doc.notes:
-        pdf.ln(4)
-        _keep_with_next(pdf)
-        _small_caps(pdf, "NOTES")
-        pdf.set_font("helvetica", size=10)
-        pdf.multi_cell(0, 5, doc.notes, align="L", new_x="LMARGIN", new_y="NEXT")
+    _notes(pdf, doc.notes)
 
     pdf.ln(6)
     pdf.set_font("helvetica", "B", 10)
@@ -589,12 +594,7 @@ def _invoice_closing(pdf: FPDF, doc: InvoiceDocument, brand: tuple[int, int, int
         closing = f"Payment is due by {format_date(doc.due_on)}."
     pdf.multi_cell(0, 6, closing, align="L", new_x="LMARGIN", new_y="NEXT")
 
-    if doc.notes:
-        pdf.ln(4)
-        _keep_with_next(pdf)
-        _small_caps(pdf, "NOTES")
-        pdf.set_font("helvetica", size=10)
-        pdf.multi_cell(0, 5, doc.notes, align="L", new_x="LMARGIN", new_y="NEXT")
+    _notes(pdf, doc.notes)
 
     if doc.status not in ("paid", "void") and doc.balance_cents:
         pdf.ln(6)
@@ -785,12 +785,7 @@ def purchase_order_pdf(doc: PurchaseOrderDocument) -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    if doc.notes:
-        pdf.ln(4)
-        _keep_with_next(pdf)
-        _small_caps(pdf, "NOTES")
-        pdf.set_font("helvetica", size=10)
-        pdf.multi_cell(0, 5, doc.notes, align="L", new_x="LMARGIN", new_y="NEXT")
+    _notes(pdf, doc.notes)
     pdf.ln(6)
     pdf.set_font("helvetica", "B", 10)
     pdf.multi_cell(0, 6, _PO_CONFIRM, align="L", new_x="LMARGIN", new_y="NEXT")
