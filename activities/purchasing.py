@@ -499,26 +499,7 @@ class PurchasingActivities:
             due = []
             for company_id in switched_on.all():
                 pending = await on_order(session, company_id)
-                low = await session.exec(
-                    select(InventoryItem)
-                    .where(
-                        InventoryItem.company_id == company_id,
-                        InventoryItem.quantity <= InventoryItem.reorder_point,
-                        col(InventoryItem.supplier_id).is_not(None),
-                    )
-                    .order_by(InventoryItem.name)
-                )
-                item_ids = [
-                    str(item.id)
-                    for item in low.all()
-                    if reorder_quantity(
-                        item.quantity,
-                        pending.get(item.id, 0),
-                        item.reorder_point,
-                        item.reorder_quantity,
-                        item.par_level,
-                    )
-                ]
+                item_ids = [str(item.id) for item in await items_due(session, company_id, pending)]
                 if item_ids:
                     due.append(LowStock(str(company_id), item_ids))
             return due
@@ -560,6 +541,39 @@ class PurchasingCalls:
         )
 
 
+async def items_due(
+    session: AsyncSession,
+    company_id: uuid.UUID,
+    on_order_now: dict[uuid.UUID, int],
+    suppliers: set[uuid.UUID] | None = None,
+    leaving_out: list[uuid.UUID] | None = None,
+) -> list[InventoryItem]:
+    """The items a reorder would order now: at or below their reorder point once what is on order
+    counts, with a supplier to order from (only `suppliers`' when given). Covered items are left out, so
+    a sweep logs no skip for them."""
+    stmt = select(InventoryItem).where(
+        InventoryItem.company_id == company_id,
+        InventoryItem.quantity <= InventoryItem.reorder_point,
+        col(InventoryItem.supplier_id).is_not(None),
+    )
+    if suppliers is not None:
+        stmt = stmt.where(col(InventoryItem.supplier_id).in_(suppliers))
+    if leaving_out:
+        stmt = stmt.where(col(InventoryItem.id).not_in(leaving_out))
+    found = await session.exec(stmt.order_by(InventoryItem.name))
+    return [
+        item
+        for item in found.all()
+        if reorder_quantity(
+            item.quantity,
+            on_order_now.get(item.id, 0),
+            item.reorder_point,
+            item.reorder_quantity,
+            item.par_level,
+        )
+    ]
+
+
 class _Planner:
     """One reorder pass for a company, inside its purchasing lock."""
 
@@ -589,8 +603,14 @@ class _Planner:
         self.on_order = await on_order(self.session, self.company_id)
 
     async def reorder_low_items(self) -> None:
-        items = await self._items({uuid.UUID(i) for i in self.batch.item_ids})
-        for item in items:
+        reported = await self._items({uuid.UUID(i) for i in self.batch.item_ids})
+        # A supplier's order collects every item of theirs that needs reordering, not only the one that
+        # just dropped: one order and one email, not one a day.
+        suppliers = {item.supplier_id for item in reported if item.supplier_id}
+        mates = await items_due(
+            self.session, self.company_id, self.on_order, suppliers, [item.id for item in reported]
+        )
+        for item in reported + mates:
             part = f"item-{item.id}"
             if not item.low_stock or self.key(part, "ordered") in self.ordered:
                 continue  # restocked since it was reported, or ordered by an earlier attempt

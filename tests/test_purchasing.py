@@ -196,6 +196,32 @@ async def test_two_jobs_logging_parts_at_once_make_one_purchase_order_emailed_on
     )
 
 
+async def test_the_suppliers_other_items_that_need_reordering_join_the_same_order(
+    tenant, sessions, healthy_sandbox
+):
+    office = await tenant.client("manager")
+    supplier = await make_supplier(office)
+    other = await make_supplier(office)
+    # Already low before the automation was on: nothing ordered them then.
+    heater = await make_item(
+        office, name="Water heater", quantity=1, reorder_point=2, par_level=4, supplier_id=supplier["id"]
+    )
+    elsewhere = await make_item(
+        office, name="Filter", quantity=0, reorder_point=5, par_level=20, supplier_id=other["id"]
+    )
+    valve = await make_item(
+        office, name="Ball valve", quantity=5, reorder_point=4, par_level=10, supplier_id=supplier["id"]
+    )
+    await switch_on(tenant, "supplier_reorder")
+
+    await log(office, await make_job(office, tenant), valve, 2)
+    await until(lambda: emails_to(healthy_sandbox, supplier))
+    (order,) = await orders_of(office, supplier)
+    assert lines_of(order) == [("Ball valve", 7), ("Water heater", 3)]
+    # Another supplier's low item waits for its own trigger (or the hourly backstop), not this order.
+    assert await orders_of(office, other) == [] and heater["id"] != elsewhere["id"]
+
+
 async def test_an_item_already_on_order_is_not_ordered_again(tenant, sessions, healthy_sandbox):
     await switch_on(tenant, "supplier_reorder")
     office = await tenant.client("manager")
@@ -221,7 +247,7 @@ async def test_supplier_without_email_keeps_one_draft_collecting_and_the_office_
         office, name="Ball valve", quantity=1, reorder_point=1, par_level=4, supplier_id=supplier["id"]
     )
     trap = await make_item(
-        office, name="P-trap", quantity=1, reorder_point=1, par_level=3, supplier_id=supplier["id"]
+        office, name="P-trap", quantity=2, reorder_point=1, par_level=3, supplier_id=supplier["id"]
     )
     job = await make_job(office, tenant)
 
@@ -249,7 +275,7 @@ async def test_supplier_without_email_keeps_one_draft_collecting_and_the_office_
         return orders if len(orders[0]["lines"]) == 2 else None
 
     (order,) = await until(both_lines)
-    assert lines_of(order) == [("Ball valve", 4), ("P-trap", 3)] and order["status"] == "draft"
+    assert lines_of(order) == [("Ball valve", 4), ("P-trap", 2)] and order["status"] == "draft"
 
 
 async def test_reorder_switched_off_creates_nothing_and_says_so(tenant, sessions):
