@@ -118,7 +118,7 @@ async def test_cancelling_and_unscheduling_are_the_offices_not_the_technicians(t
     tech = await tenant.client("tech")
     for status in ("cancelled", "unscheduled"):
         refused = await tech.post(f"/v1/jobs/{job['id']}/status", json={"status": status})
-        assert refused.status_code == 403 and "ask the office" in refused.text
+        assert refused.status_code == 403 and "is for the office" in refused.text
     assert (await tech.get(f"/v1/jobs/{job['id']}")).json()["status"] == "scheduled"
     cancelled = await office.post(f"/v1/jobs/{job['id']}/status", json={"status": "cancelled"})
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"

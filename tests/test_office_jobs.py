@@ -203,6 +203,43 @@ async def test_job_page_logs_a_part_flags_negative_stock_and_undoes_it(browser, 
     await page.context.close()
 
 
+async def test_a_job_the_technician_completes_from_its_page_links_to_its_invoice(browser, api_url, tenant):
+    office = await tenant.client("owner")
+    filter_ = await office.post(
+        "/v1/inventory", json={"name": "Pleated filter", "sku": "PF-1", "quantity": 5}
+    )
+    job = await make_job(office, tenant, "Filter change", start=local_moment(tenant, 1, 9))
+
+    page = await signed_in_page(browser, api_url, tenant.users["tech"].email)
+    await page.goto(f"{api_url}/jobs/{job['id']}")
+    await page.get_by_label("Part", exact=True).select_option(label="Pleated filter · PF-1 · 5 in stock")
+    await page.get_by_role("button", name="Log part").click()
+    await expect(page.locator("section", has=page.get_by_role("heading", name="Parts used"))).to_contain_text(
+        "Pleated filter"
+    )
+    for move, status in (
+        ("On the way", "On the way"),
+        ("Start work", "In progress"),
+        ("Mark completed", "Completed"),
+    ):
+        await page.get_by_role("button", name=move, exact=True).click()
+        await expect(page.locator("h1 .badge")).to_have_text(status)  # the page reloads with the new status
+    for _ in range(50):  # the page shows the day as it stood on load: billing takes a moment
+        if "Done: invoiced" in await page.locator("[data-stage]").inner_text():
+            break
+        await page.wait_for_timeout(200)
+        await page.reload()
+    await expect(page.locator("[data-stage]")).to_contain_text("Done: invoiced")
+    await page.context.close()
+
+    office_page = await signed_in_page(browser, api_url, tenant.users["manager"].email)
+    await office_page.goto(f"{api_url}/jobs/{job['id']}")
+    await office_page.locator("dt:has-text('Invoice') + dd a").click()
+    await expect(office_page.locator("section", has_text="Line items")).to_contain_text("Pleated filter")
+    assert filter_.status_code == 201
+    await office_page.context.close()
+
+
 async def test_schedule_shows_each_technicians_day_and_week_on_the_companys_clock(browser, api_url, tenant):
     office = await tenant.client("manager")
     morning = await make_job(office, tenant, "Morning flush", start=local_moment(tenant, 1, 9))

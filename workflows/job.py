@@ -175,7 +175,7 @@ class JobWorkflow:
             return JobStage(status, f"scheduled: next, the {what} reminder", at.isoformat())
         if status == JobStatus.completed.value and self._completed_here:
             if self._finished:
-                return JobStage(status, "done: billed, the customer told, the review request queued")
+                return JobStage(status, "done: invoiced; the done text and the review request as switched on")
             return JobStage(status, "completing: billing the job, texting the customer, queuing the review")
         return JobStage(status, STAGES.get(status, status))
 

@@ -19,8 +19,9 @@ from api.tenancy import get_owned, owned
 from api.workflow_links import workflow_id
 from models.company import Company, User
 from models.customers import Customer
-from models.enums import JobStatus, Role
+from models.enums import InvoiceStatus, JobStatus, Role
 from models.inventory import InventoryItem
+from models.invoices import Invoice
 from models.logs import MessageLog
 from models.states import JOB_TRANSITIONS
 from models.time import day_start
@@ -183,7 +184,7 @@ async def job_page(request: Request, job_id: uuid.UUID, principal: PageUser, ses
     customer = await session.get(Customer, job.customer_id)
     technician = await session.get(User, job.assigned_user_id) if job.assigned_user_id else None
     is_office = principal.role in OFFICE
-    messages = []
+    messages, invoice = [], None
     if is_office:
         sent_by = (job.workflow_id, workflow_id("review", job.id))  # the job's day, its review request
         stmt = (
@@ -192,6 +193,10 @@ async def job_page(request: Request, job_id: uuid.UUID, principal: PageUser, ses
             .order_by(MessageLog.created_at)
         )
         messages = (await session.exec(stmt)).all()
+        billed = owned(Invoice, principal).where(
+            Invoice.job_id == job.id, Invoice.status != InvoiceStatus.void
+        )
+        invoice = (await session.exec(billed.order_by(Invoice.created_at.desc()))).first()
     is_open = job.status not in (JobStatus.completed, JobStatus.cancelled)
     editable = is_office and is_open
     # Every item: the log-a-part select, and today's stock beside each part used (negative shows as such).
@@ -216,5 +221,6 @@ async def job_page(request: Request, job_id: uuid.UUID, principal: PageUser, ses
         is_open=is_open,
         stage=await day_stage(request, job_id, principal, session),
         messages=messages,
+        invoice=invoice,
         is_office=is_office,
     )

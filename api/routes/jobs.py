@@ -29,8 +29,9 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 
 DEFAULT_DURATION = timedelta(hours=1)
 QUERY_WAIT_SECONDS = 5
-# The moves of a technician's day; the rest (cancel, unschedule, reschedule) belong to the office.
-FIELD_MOVES = {JobStatus.on_the_way, JobStatus.in_progress, JobStatus.completed}
+# The moves of a technician's day (back to scheduled undoes an On the Way tapped too soon); the rest
+# (cancel, unschedule, reschedule) belong to the office.
+FIELD_MOVES = {JobStatus.scheduled, JobStatus.on_the_way, JobStatus.in_progress, JobStatus.completed}
 NO_WORKFLOW_YET = "no workflow yet: it starts when the job gets a time or a change"
 Sort = Literal["scheduled_start", "-scheduled_start", "title", "status", "created_at", "-created_at"]
 SORTS = {
@@ -250,12 +251,13 @@ async def change_status(
 ):
     """Move a job along (scheduled → on the way → in progress → completed, …) through its workflow;
     a move the rules forbid answers 409 with what is possible. Technicians move their own jobs through
-    the day (on the way, in progress, completed); cancelling or unscheduling is the office's (403)."""
+    the day (on the way, in progress, completed, back to scheduled); cancelling or unscheduling is the
+    office's (403)."""
     await _get_visible(session, job_id, principal)
     if principal.role == Role.technician and body.status not in FIELD_MOVES:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN,
-            "technicians move jobs on the way, in progress and completed; ask the office for the rest",
+            "technicians move jobs through their day; cancelling or unscheduling is for the office",
         )
     change = JobStatusChange(
         target=body.status.value,
