@@ -100,7 +100,12 @@ CATALOGUE: tuple[Automation, ...] = (
         "google_calendar_sync", "Google Calendar Sync", "Keeps jobs in step with Google Calendar.", _S, _LOW
     ),
     Automation(
-        "quickbooks_sync", "QuickBooks Sync", "Pushes invoices and payments to QuickBooks Online.", _C, _MED
+        "quickbooks_sync",
+        "QuickBooks Sync",
+        "Sends customers, invoices and payments to QuickBooks Online as they change, and runs the full "
+        "two-way sync every hour.",
+        _C,
+        _MED,
     ),
     Automation("email_campaigns", "Email Campaigns", "Required for bulk marketing campaigns.", _C, _HIGH),
     Automation(
@@ -116,14 +121,14 @@ CATALOGUE: tuple[Automation, ...] = (
     Automation(
         "supplier_reorder",
         "Supplier Reorder",
-        "Emails the supplier when stock falls below its reorder point.",
+        "Orders from the supplier (PDF by email) when stock falls to its reorder point.",
         _O,
         _HIGH,
     ),
     Automation(
         "autonomous_parts_ordering",
         "Auto Parts Ordering",
-        "AI creates purchase orders for the parts upcoming jobs need.",
+        "Orders the parts booked jobs need and stock does not cover, before the technician arrives.",
         _O,
         _HIGH,
     ),
