@@ -138,11 +138,13 @@ def pdf_safe(text: str) -> str:
     return "".join(out)
 
 
-class _QuotePdf(FPDF):
-    def __init__(self, doc: QuoteDocument):
+class _BrandedPdf(FPDF):
+    """The page every document prints on: its paper, its text encoding and a footer with its label."""
+
+    def __init__(self, currency: str, label: str):
         # Letter where it is the paper in the printer; A4 everywhere else.
-        super().__init__(format="letter" if doc.currency.lower() in ("usd", "cad") else "a4")
-        self.doc = doc
+        super().__init__(format="letter" if currency.lower() in ("usd", "cad") else "a4")
+        self.label = label
         # fpdf2 declares its core fonts as WinAnsiEncoding and ships Windows-1252 widths, but encodes text
         # as latin-1 by default, which refuses "€ – ’ …". Windows-1252 draws those as themselves.
         self.core_fonts_encoding = "cp1252"
@@ -159,21 +161,28 @@ class _QuotePdf(FPDF):
         self.set_y(-14)
         self.set_font("helvetica", size=8)
         self.set_text_color(*MUTED)
-        self.cell(0, 6, f"{self.doc.quote_number_label} · Page {self.page_no()} of {{nb}}", align="C")
+        self.cell(0, 6, f"{self.label} · Page {self.page_no()} of {{nb}}", align="C")
+
+
+def _first_page(currency: str, label: str, title: str, author: str, dated: date) -> _BrandedPdf:
+    pdf = _BrandedPdf(currency, label)
+    pdf.set_title(title)
+    pdf.set_author(author)
+    # The document's own date rather than the clock, so the same document renders to the same bytes.
+    pdf.set_creation_date(datetime(dated.year, dated.month, dated.day, tzinfo=UTC))
+    pdf.add_page()
+    return pdf
 
 
 def quote_pdf(doc: QuoteDocument) -> bytes:
     """The quote as a branded PDF, to attach to the email and offer for download."""
-    pdf = _QuotePdf(doc)
-    pdf.set_title(f"{doc.quote_number_label}: {doc.title}")
-    pdf.set_author(doc.company_name)
-    # The document's own date rather than the clock, so the same quote renders to the same bytes.
-    pdf.set_creation_date(datetime(doc.created_on.year, doc.created_on.month, doc.created_on.day, tzinfo=UTC))
-    pdf.add_page()
+    label = doc.quote_number_label
+    pdf = _first_page(doc.currency, label, f"{label}: {doc.title}", doc.company_name, doc.created_on)
     brand = brand_rgb(doc.brand_colour)
 
-    _header_band(pdf, doc, brand)
-    _parties(pdf, doc)
+    _header_band(pdf, doc.company_name, doc.company_phone, label, brand)
+    dates = [("Quote date", doc.created_on), ("Valid until", doc.expires_on)]
+    _parties(pdf, "PREPARED FOR", doc.customer_name, doc.customer_address, dates)
 
     pdf.set_font("helvetica", "B", 15)
     pdf.multi_cell(0, 8, doc.title, align="L", new_x="LMARGIN", new_y="NEXT")
@@ -193,7 +202,10 @@ def quote_pdf(doc: QuoteDocument) -> bytes:
     return bytes(pdf.output())
 
 
-def _header_band(pdf: FPDF, doc: QuoteDocument, brand: tuple[int, int, int]) -> None:
+def _header_band(
+    pdf: FPDF, company_name: str, company_phone: str | None, label: str, brand: tuple[int, int, int]
+) -> None:
+    """The brand-coloured band across the top: the company's name and phone, the document's label."""
     band_height = 30
     # A local context: fpdf2 tables take their cell background from the current fill colour.
     with pdf.local_context(fill_color=brand, text_color=ink_on(brand)):
@@ -201,13 +213,13 @@ def _header_band(pdf: FPDF, doc: QuoteDocument, brand: tuple[int, int, int]) -> 
         name_width = pdf.epw * 0.62
         pdf.set_xy(pdf.l_margin, 8)
         pdf.set_font("helvetica", "B", 20)
-        pdf.cell(name_width, 9, _fit_width(pdf, doc.company_name, name_width, smallest=11))
+        pdf.cell(name_width, 9, _fit_width(pdf, company_name, name_width, smallest=11))
         pdf.set_font("helvetica", "B", 11)
-        pdf.cell(0, 9, doc.quote_number_label, align="R")
-        if doc.company_phone:
+        pdf.cell(0, 9, label, align="R")
+        if company_phone:
             pdf.set_xy(pdf.l_margin, 18)
             pdf.set_font("helvetica", size=10)
-            pdf.cell(name_width, 6, format_phone(doc.company_phone))
+            pdf.cell(name_width, 6, format_phone(company_phone))
     pdf.set_y(band_height + 10)
 
 
@@ -222,26 +234,41 @@ def _fit_width(pdf: FPDF, text: str, width: float, smallest: float) -> str:
     return text
 
 
-def _parties(pdf: FPDF, doc: QuoteDocument) -> None:
+def _parties(
+    pdf: FPDF,
+    heading: str,
+    name: str,
+    detail: str | None,
+    dates: list[tuple[str, date]],
+    stamp: tuple[str, tuple[int, int, int]] | None = None,
+) -> None:
+    """Who the document is for on the left (heading, name, address or account), its dates on the right,
+    and under them a stamp (PAID) when it has one."""
     top = pdf.get_y()
     half = pdf.epw / 2
 
-    _small_caps(pdf, "PREPARED FOR")
+    _small_caps(pdf, heading)
     pdf.set_font("helvetica", "B", 12)
-    pdf.multi_cell(half, 6, doc.customer_name, align="L", new_x="LMARGIN", new_y="NEXT")
-    if doc.customer_address:
+    pdf.multi_cell(half, 6, name, align="L", new_x="LMARGIN", new_y="NEXT")
+    if detail:
         pdf.set_font("helvetica", size=10)
-        pdf.multi_cell(half, 5, doc.customer_address, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(half, 5, detail, align="L", new_x="LMARGIN", new_y="NEXT")
     left_bottom = pdf.get_y()
 
     pdf.set_y(top)
-    for label, day in (("Quote date", doc.created_on), ("Valid until", doc.expires_on)):
+    for label, day in dates:
         pdf.set_x(pdf.l_margin + half)
         pdf.set_font("helvetica", size=10)
         with pdf.local_context(text_color=MUTED):
             pdf.cell(half * 0.45, 6, label, align="R")
         pdf.set_font("helvetica", "B", 10)
         pdf.cell(0, 6, format_date(day), align="R", new_x="LMARGIN", new_y="NEXT")
+    if stamp:
+        word, colour = stamp
+        pdf.set_x(pdf.l_margin + half)
+        pdf.set_font("helvetica", "B", 14)
+        with pdf.local_context(text_color=colour):
+            pdf.cell(0, 9, word, align="R", new_x="LMARGIN", new_y="NEXT")
 
     pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
 
@@ -484,77 +511,22 @@ class InvoiceDocument:
         return max(self.total_cents - self.amount_paid_cents, 0)
 
 
-class _InvoicePdf(_QuotePdf):
-    def footer(self):
-        self.set_y(-14)
-        self.set_font("helvetica", size=8)
-        self.set_text_color(*MUTED)
-        self.cell(0, 6, f"{self.doc.label} · Page {self.page_no()} of {{nb}}", align="C")
-
-
 def invoice_pdf(doc: InvoiceDocument) -> bytes:
     """The invoice as a branded PDF, attached to the email and offered on the customer's page."""
-    pdf = _InvoicePdf(doc)
-    pdf.set_title(f"{doc.label}: {doc.company_name}")
-    pdf.set_author(doc.company_name)
-    pdf.set_creation_date(datetime(doc.issued_on.year, doc.issued_on.month, doc.issued_on.day, tzinfo=UTC))
-    pdf.add_page()
+    title = f"{doc.label}: {doc.company_name}"
+    pdf = _first_page(doc.currency, doc.label, title, doc.company_name, doc.issued_on)
     brand = brand_rgb(doc.brand_colour)
 
-    _invoice_header_band(pdf, doc, brand)
-    _invoice_parties(pdf, doc)
+    _header_band(pdf, doc.company_name, doc.company_phone, doc.label, brand)
+    dates = [("Invoice date", doc.issued_on), ("Due date", doc.due_on)]
+    stamp = {"paid": ("PAID", PAID_GREEN), "void": ("VOID", MUTED)}.get(doc.status)
+    _parties(pdf, "BILL TO", doc.customer_name, doc.customer_address, dates, stamp)
     headings = FontFace(emphasis="BOLD", color=ink_on(brand), fill_color=brand)
     if doc.lines:
         _lines_table(pdf, doc.lines, doc.currency, headings)
     _invoice_totals(pdf, doc, brand)
     _invoice_closing(pdf, doc, brand)
     return bytes(pdf.output())
-
-
-def _invoice_header_band(pdf: FPDF, doc: InvoiceDocument, brand: tuple[int, int, int]) -> None:
-    band_height = 30
-    with pdf.local_context(fill_color=brand, text_color=ink_on(brand)):
-        pdf.rect(0, 0, pdf.w, band_height, style="F")
-        name_width = pdf.epw * 0.62
-        pdf.set_xy(pdf.l_margin, 8)
-        pdf.set_font("helvetica", "B", 20)
-        pdf.cell(name_width, 9, _fit_width(pdf, doc.company_name, name_width, smallest=11))
-        pdf.set_font("helvetica", "B", 11)
-        pdf.cell(0, 9, doc.label, align="R")
-        if doc.company_phone:
-            pdf.set_xy(pdf.l_margin, 18)
-            pdf.set_font("helvetica", size=10)
-            pdf.cell(name_width, 6, format_phone(doc.company_phone))
-    pdf.set_y(band_height + 10)
-
-
-def _invoice_parties(pdf: FPDF, doc: InvoiceDocument) -> None:
-    top = pdf.get_y()
-    half = pdf.epw / 2
-
-    _small_caps(pdf, "BILL TO")
-    pdf.set_font("helvetica", "B", 12)
-    pdf.multi_cell(half, 6, doc.customer_name, align="L", new_x="LMARGIN", new_y="NEXT")
-    if doc.customer_address:
-        pdf.set_font("helvetica", size=10)
-        pdf.multi_cell(half, 5, doc.customer_address, align="L", new_x="LMARGIN", new_y="NEXT")
-    left_bottom = pdf.get_y()
-
-    pdf.set_y(top)
-    for label, day in (("Invoice date", doc.issued_on), ("Due date", doc.due_on)):
-        pdf.set_x(pdf.l_margin + half)
-        pdf.set_font("helvetica", size=10)
-        with pdf.local_context(text_color=MUTED):
-            pdf.cell(half * 0.45, 6, label, align="R")
-        pdf.set_font("helvetica", "B", 10)
-        pdf.cell(0, 6, format_date(day), align="R", new_x="LMARGIN", new_y="NEXT")
-    if doc.status in ("paid", "void"):
-        pdf.set_x(pdf.l_margin + half)
-        pdf.set_font("helvetica", "B", 14)
-        with pdf.local_context(text_color=PAID_GREEN if doc.status == "paid" else MUTED):
-            pdf.cell(0, 9, doc.status.upper(), align="R", new_x="LMARGIN", new_y="NEXT")
-
-    pdf.set_y(max(left_bottom, pdf.get_y()) + 8)
 
 
 def _invoice_totals(pdf: FPDF, doc: InvoiceDocument, brand: tuple[int, int, int]) -> None:
@@ -752,26 +724,12 @@ class PurchaseOrderDocument:
 
 def purchase_order_pdf(doc: PurchaseOrderDocument) -> bytes:
     """The purchase order as a branded PDF, attached to the supplier's email."""
-    pdf = _InvoicePdf(doc)  # the same page, band and footer as an invoice: both read `doc.label`
-    pdf.set_title(f"{doc.label}: {doc.company_name}")
-    pdf.set_author(doc.company_name)
-    pdf.set_creation_date(datetime(doc.issued_on.year, doc.issued_on.month, doc.issued_on.day, tzinfo=UTC))
-    pdf.add_page()
+    title = f"{doc.label}: {doc.company_name}"
+    pdf = _first_page(doc.currency, doc.label, title, doc.company_name, doc.issued_on)
     brand = brand_rgb(doc.brand_colour)
-    _invoice_header_band(pdf, doc, brand)
-
-    top = pdf.get_y()
-    _small_caps(pdf, "ORDER FROM")
-    pdf.set_font("helvetica", "B", 12)
-    pdf.multi_cell(pdf.epw / 2, 6, doc.supplier_name, align="L", new_x="LMARGIN", new_y="NEXT")
-    if doc.account_number:
-        pdf.set_font("helvetica", size=10)
-        pdf.cell(0, 5, f"Our account: {doc.account_number}", new_x="LMARGIN", new_y="NEXT")
-    bottom = pdf.get_y()
-    pdf.set_xy(pdf.l_margin + pdf.epw / 2, top)
-    pdf.set_font("helvetica", size=10)
-    pdf.cell(0, 6, f"Order date  {format_date(doc.issued_on)}", align="R", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_y(max(bottom, pdf.get_y()) + 8)
+    _header_band(pdf, doc.company_name, doc.company_phone, doc.label, brand)
+    account = f"Our account: {doc.account_number}" if doc.account_number else None
+    _parties(pdf, "ORDER FROM", doc.supplier_name, account, [("Order date", doc.issued_on)])
 
     headings = FontFace(emphasis="BOLD", color=ink_on(brand), fill_color=brand)
     _lines_table(pdf, doc.lines, doc.currency, headings)
