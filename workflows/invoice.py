@@ -50,7 +50,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.record_status import RecordStatus, step_key
-from workflows.steps import gate, message_target, send
+from workflows.steps import gate, message_target, send, send_text
 
 with workflow.unsafe.imports_passed_through():
     from activities.ai import AiRequest
@@ -72,7 +72,6 @@ with workflow.unsafe.imports_passed_through():
         EmailRequest,
         MessageTarget,
         SendResult,
-        SmsRequest,
     )
     from activities.payments import PAYMENT_ERRORS, ChargeInput, CheckoutInput, PaymentsActivities
     from activities.quickbooks import QuickBooksActivities, RecordRef
@@ -600,13 +599,7 @@ class InvoiceWorkflow:
     async def _text(
         self, purpose: str, to: str, body: str, customer_id: str | None, fatal: bool = True
     ) -> SendResult:
-        try:
-            return await send(SmsRequest(self._target(purpose, customer_id), to, body))
-        except ActivityError:
-            if fatal:
-                raise
-            workflow.logger.warning("invoice %s: the %s text was not sent", self._input.invoice_id, purpose)
-            return SendResult("skipped", reason="the text could not be sent")
+        return await send_text(self._target(purpose, customer_id), to, body, fatal)
 
     async def _db(self, activity_method, request):
         return await workflow.execute_activity_method(

@@ -328,7 +328,7 @@ class JobWorkflow:
             **DB,
         )
         if text.allowed and text.to:
-            await self._send(SmsRequest(self._target(purpose, text.customer_id), text.to, text.body))
+            await send(SmsRequest(self._target(purpose, text.customer_id), text.to, text.body))
 
     async def _confirm_new_time(self) -> None:
         """The customer's confirmation again, with the new time (`send_job_scheduled_sms` for the text)."""
@@ -344,12 +344,12 @@ class JobWorkflow:
                 confirmation.email_html,
                 confirmation.email_text,
             )
-            await self._send(email)
+            await send(email)
         if confirmation.customer_phone and await self._allowed(
             "send_job_scheduled_sms", f"rescheduled-{start}", confirmation.customer_id
         ):
             target = self._target(f"rescheduled-{start}-sms", confirmation.customer_id)
-            await self._send(SmsRequest(target, confirmation.customer_phone, confirmation.customer_sms))
+            await send(SmsRequest(target, confirmation.customer_phone, confirmation.customer_sms))
 
     async def _tell_technician(self, user_id: str) -> None:
         confirmation = await workflow.execute_activity_method(
@@ -359,7 +359,7 @@ class JobWorkflow:
             return  # reassigned again since, or no phone to text
         if await self._allowed("send_job_assigned_sms", f"assigned-{user_id}-{self._state.scheduled_start}"):
             target = self._target(f"assigned-{user_id}-{self._state.scheduled_start}")
-            await self._send(SmsRequest(target, confirmation.technician_phone, confirmation.technician_sms))
+            await send(SmsRequest(target, confirmation.technician_phone, confirmation.technician_sms))
 
     async def _order_parts(self) -> None:
         """Have the parts this job's services list in stock before the technician arrives."""

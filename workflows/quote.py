@@ -34,7 +34,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from workflows.steps import gate, message_target, send
+from workflows.steps import gate, message_target, send, send_text
 
 with workflow.unsafe.imports_passed_through():
     from activities.maps import MAPS_ERRORS, MapsActivities, MatrixRequest, Point
@@ -43,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
         EmailRequest,
         MessageTarget,
         SendResult,
-        SmsRequest,
     )
     from activities.payments import (
         PAYMENT_ERRORS,
@@ -628,12 +627,7 @@ class QuoteWorkflow:
     async def _text(
         self, purpose: str, to: str, body: str, customer_id: str | None, fatal: bool = True
     ) -> SendResult:
-        try:
-            return await send(SmsRequest(self._target(purpose, customer_id), to, body))
-        except ActivityError:
-            if fatal:
-                raise
-            return SendResult("skipped", reason="the text could not be sent")
+        return await send_text(self._target(purpose, customer_id), to, body, fatal)
 
     async def _text_quietly(self, purpose: str, to: str, body: str, customer_id: str | None) -> None:
         await self._text(purpose, to, body, customer_id, fatal=False)

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.automations import AutomationActivities, GateDecision, GateRequest
@@ -75,3 +76,14 @@ async def send(request: SmsRequest | EmailRequest) -> SendResult:
         schedule_to_close_timeout=timedelta(hours=1),
         retry_policy=SEND_RETRY,
     )
+
+
+async def send_text(target: MessageTarget, to: str, body: str, fatal: bool = True) -> SendResult:
+    """A text; unless it is `fatal`, a failure is logged and answered as skipped, so the flow goes on."""
+    try:
+        return await send(SmsRequest(target, to, body))
+    except ActivityError:
+        if fatal:
+            raise
+        workflow.logger.warning("%s: the %s text was not sent", target.workflow_id, target.purpose)
+        return SendResult("skipped", reason="the text could not be sent")
