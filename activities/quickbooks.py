@@ -566,9 +566,7 @@ class QuickBooksActivities:
         async with self._sessions() as session:
             known = await session.exec(
                 select(QuickBooksMapping.id).where(
-                    QuickBooksMapping.company_id == link.company_id,
-                    QuickBooksMapping.realm_id == link.realm_id,
-                    QuickBooksMapping.entity_type == "payment",
+                    *_in_realm(link, "payment"),
                     col(QuickBooksMapping.qbo_id).in_([record["Id"], application]),
                 )
             )
@@ -823,42 +821,33 @@ async def _owned(session: AsyncSession, model, record_id: uuid.UUID, company_id:
     return row
 
 
-def _mapped_ids(link: Link, entity_type: str):
-    return select(QuickBooksMapping.entity_id).where(
+def _in_realm(link: Link, entity_type: str) -> tuple:
+    """The mappings of one kind of record between this company and its connected QuickBooks company."""
+    return (
         QuickBooksMapping.company_id == link.company_id,
         QuickBooksMapping.realm_id == link.realm_id,
         QuickBooksMapping.entity_type == entity_type,
     )
 
 
+def _mapped_ids(link: Link, entity_type: str):
+    return select(QuickBooksMapping.entity_id).where(*_in_realm(link, entity_type))
+
+
 async def _mapping(
     session: AsyncSession, link: Link, entity_type: str, entity_id
 ) -> QuickBooksMapping | None:
     """The mapping of one of our records."""
-    found = await session.exec(
-        select(QuickBooksMapping).where(
-            QuickBooksMapping.company_id == link.company_id,
-            QuickBooksMapping.realm_id == link.realm_id,
-            QuickBooksMapping.entity_type == entity_type,
-            QuickBooksMapping.entity_id == entity_id,
-        )
-    )
-    return found.first()
+    where = (*_in_realm(link, entity_type), QuickBooksMapping.entity_id == entity_id)
+    return (await session.exec(select(QuickBooksMapping).where(*where))).first()
 
 
 async def _mapped(
     session: AsyncSession, link: Link, entity_type: str, qbo_id: str
 ) -> QuickBooksMapping | None:
     """The mapping of one QuickBooks record."""
-    found = await session.exec(
-        select(QuickBooksMapping).where(
-            QuickBooksMapping.company_id == link.company_id,
-            QuickBooksMapping.realm_id == link.realm_id,
-            QuickBooksMapping.entity_type == entity_type,
-            QuickBooksMapping.qbo_id == qbo_id,
-        )
-    )
-    return found.first()
+    where = (*_in_realm(link, entity_type), QuickBooksMapping.qbo_id == qbo_id)
+    return (await session.exec(select(QuickBooksMapping).where(*where))).first()
 
 
 def _audit(session: AsyncSession, customer: Customer, action: str, before, after) -> None:
