@@ -205,9 +205,8 @@ async def test_job_page_logs_a_part_flags_negative_stock_and_undoes_it(browser, 
 
 async def test_a_job_the_technician_completes_from_its_page_links_to_its_invoice(browser, api_url, tenant):
     office = await tenant.client("owner")
-    filter_ = await office.post(
-        "/v1/inventory", json={"name": "Pleated filter", "sku": "PF-1", "quantity": 5}
-    )
+    stocked = await office.post("/v1/inventory", json={"name": "Pleated filter", "sku": "PF-1", "quantity": 5})
+    assert stocked.status_code == 201, stocked.text
     job = await make_job(office, tenant, "Filter change", start=local_moment(tenant, 1, 9))
 
     page = await signed_in_page(browser, api_url, tenant.users["tech"].email)
@@ -236,7 +235,6 @@ async def test_a_job_the_technician_completes_from_its_page_links_to_its_invoice
     await office_page.goto(f"{api_url}/jobs/{job['id']}")
     await office_page.locator("dt:has-text('Invoice') + dd a").click()
     await expect(office_page.locator("section", has_text="Line items")).to_contain_text("Pleated filter")
-    assert filter_.status_code == 201
     await office_page.context.close()
 
 
