@@ -205,7 +205,8 @@ async def test_job_page_logs_a_part_flags_negative_stock_and_undoes_it(browser, 
 
 async def test_a_job_the_technician_completes_from_its_page_links_to_its_invoice(browser, api_url, tenant):
     office = await tenant.client("owner")
-    stocked = await office.post("/v1/inventory", json={"name": "Pleated filter", "sku": "PF-1", "quantity": 5})
+    item = {"name": "Pleated filter", "sku": "PF-1", "quantity": 5}
+    stocked = await office.post("/v1/inventory", json=item)
     assert stocked.status_code == 201, stocked.text
     job = await make_job(office, tenant, "Filter change", start=local_moment(tenant, 1, 9))
 
